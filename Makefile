@@ -1,0 +1,79 @@
+# The policy back-office. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
+HTMX_VERSION := 2.0.11
+# Test binaries may run in parallel, but the browser tests are heavy on 2 cores.
+TEST_FLAGS ?= -race -count=1 -timeout 15m
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: build ## Build and start the dashboard on http://127.0.0.1:8080 against the embedded sandbox
+	./bin/dashboard
+
+.PHONY: run-live
+run-live: build ## Start the dashboard against the upstreams in KASKO_API_URL, KASKO_PUSH_URL, CASCO_API_URL
+	@test -n "$(KASKO_API_URL)$(KASKO_PUSH_URL)$(CASCO_API_URL)" || { echo "set KASKO_API_URL, KASKO_PUSH_URL and/or CASCO_API_URL"; exit 2; }
+	./bin/dashboard
+
+.PHONY: sandbox
+sandbox: ## Start the sandbox upstream alone on SANDBOX_ADDR (default 127.0.0.1:8090)
+	go run ./cmd/sandbox
+
+.PHONY: build
+build: ## Build static binaries into bin/ (the same command the Dockerfile runs)
+	$(GO_BUILD) -o bin/dashboard ./cmd/dashboard
+	$(GO_BUILD) -o bin/sandbox ./cmd/sandbox
+
+.PHONY: generate
+generate: ## Generate Go code from the templ files
+	go tool templ generate
+
+.PHONY: check-generate
+check-generate: ## Fail when the committed templ output is stale
+	go tool templ generate
+	@git diff --exit-code -- '*_templ.go' || { echo "generated templ code is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- '*_templ.go')" || { echo "untracked generated templ files: commit them"; git status --porcelain -- '*_templ.go'; exit 1; }
+
+.PHONY: fmt
+fmt: ## Format Go and templ sources
+	go tool templ fmt .
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: lint
+lint: ## go vet, and gofmt must have nothing to change
+	go vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
+
+.PHONY: test
+test: check-generate lint ## Run every test (browser tests need chromium; .ci/run installs it)
+	@skiplog=$$(mktemp); \
+	BACKOFFICE_SKIP_LOG=$$skiplog go test $(TEST_FLAGS) ./... ; status=$$?; \
+	if [ -s $$skiplog ]; then \
+	  echo; echo "================ SKIPPED TESTS (something they need is missing) ================"; \
+	  cat $$skiplog; echo "================================================================================"; \
+	fi; rm -f $$skiplog; exit $$status
+
+.PHONY: bench
+bench: ## Run the benchmarks (sandbox list serving)
+	go test -run '^$$' -bench . -benchmem ./internal/sandbox/
+
+.PHONY: docker
+docker: ## Build the container image (needs a Docker engine)
+	docker build --build-arg VERSION=$(VERSION) -t backoffice:$(VERSION) .
+
+.PHONY: vendor
+vendor: ## Fetch the vendored front-end files again from the npm registry
+	@tmp=$$(mktemp -d); cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz; \
+	cp $$tmp/package/dist/htmx.min.js $(CURDIR)/static/js/htmx.min.js; rm -rf $$tmp; \
+	echo "static/js/htmx.min.js is htmx.org $(HTMX_VERSION)"
+
+.PHONY: clean
+clean: ## Remove build output and local data
+	rm -rf bin var

@@ -1,0 +1,147 @@
+// Package apiclient holds what the upstream clients (kasko, push, casco) share:
+// the error type every client returns and the sentinels handlers match with
+// errors.Is, so that the one error adapter in handlers can map any upstream
+// failure to a page without knowing which upstream produced it.
+package apiclient
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// Sentinels for the classes of upstream failure a caller acts on. Every
+// *Error unwraps to exactly one of them.
+var (
+	ErrBadRequest         = errors.New("upstream: bad request")
+	ErrUnauthorized       = errors.New("upstream: unauthorized")
+	ErrForbidden          = errors.New("upstream: forbidden")
+	ErrNotFound           = errors.New("upstream: not found")
+	ErrConflict           = errors.New("upstream: conflict")
+	ErrPreconditionFailed = errors.New("upstream: precondition failed")
+	ErrUnprocessable      = errors.New("upstream: unprocessable")
+	ErrTooLarge           = errors.New("upstream: request too large")
+	// ErrUnavailable covers 5xx answers, timeouts and transport failures:
+	// the outcome of a write is unknown.
+	ErrUnavailable = errors.New("upstream: unavailable")
+	// ErrInvalidResponse is an answer the client could not understand
+	// (garbage body, wrong content type): a 502 for the user.
+	ErrInvalidResponse = errors.New("upstream: invalid response")
+)
+
+// SentinelForStatus maps an HTTP status from an upstream to its sentinel.
+func SentinelForStatus(status int) error {
+	switch {
+	case status == http.StatusBadRequest:
+		return ErrBadRequest
+	case status == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case status == http.StatusForbidden:
+		return ErrForbidden
+	case status == http.StatusNotFound, status == http.StatusGone:
+		return ErrNotFound
+	case status == http.StatusConflict:
+		return ErrConflict
+	case status == http.StatusPreconditionFailed, status == http.StatusPreconditionRequired:
+		return ErrPreconditionFailed
+	case status == http.StatusUnprocessableEntity:
+		return ErrUnprocessable
+	case status == http.StatusRequestEntityTooLarge:
+		return ErrTooLarge
+	case status >= 500:
+		return ErrUnavailable
+	case status >= 400:
+		return ErrBadRequest
+	default:
+		return ErrInvalidResponse
+	}
+}
+
+// Error is an upstream failure. It keeps what support needs (status, the
+// upstream's own message, its request id) and never the credential used.
+type Error struct {
+	Upstream   string // "kasko", "push", "casco"
+	Op         string // e.g. "GET /policies/{id}"
+	StatusCode int    // 0 when no HTTP answer arrived
+	Message    string // the upstream's message, redacted
+	RequestID  string // X-Request-Id or the upstream's correlation id
+	// Fields maps an input field to the upstream's messages about it, for
+	// validation errors that name fields.
+	Fields map[string][]string
+	// Kind is the sentinel this error unwraps to.
+	Kind error
+	// Cause is the underlying transport or decoding error, if any.
+	Cause error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Upstream)
+	if e.Op != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Op)
+	}
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, ": %d", e.StatusCode)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Cause != nil {
+		b.WriteString(": ")
+		b.WriteString(Redact(e.Cause.Error()))
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(e.RequestID)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap exposes both the sentinel and the cause, so errors.Is works with
+// ErrNotFound as well as with context.DeadlineExceeded.
+func (e *Error) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Cause != nil {
+		errs = append(errs, e.Cause)
+	}
+	return errs
+}
+
+// keyPattern matches KASKO API keys (sk_/pk_, test/live) wherever they
+// appear; signaturePattern matches signed-URL signatures and tokens.
+var (
+	keyPattern       = regexp.MustCompile(`\b([sp]k_(?:test|live)_)[A-Za-z0-9]{4,}`)
+	signaturePattern = regexp.MustCompile(`(?i)\b(signature|token|key|password)=[^&\s"]+`)
+)
+
+// Redact masks API keys and URL secrets in s. Clients pass every string
+// that may end up in an error or a log line through it.
+func Redact(s string) string {
+	s = keyPattern.ReplaceAllString(s, "${1}…")
+	return signaturePattern.ReplaceAllString(s, "${1}=REDACTED")
+}
+
+// MaskKey shows a key the way the dashboard displays it: its prefix and
+// its last four characters ("sk_test_…4f2a").
+func MaskKey(key string) string {
+	prefix := ""
+	for _, p := range []string{"sk_test_", "sk_live_", "pk_test_", "pk_live_"} {
+		if strings.HasPrefix(key, p) {
+			prefix = p
+			break
+		}
+	}
+	rest := strings.TrimPrefix(key, prefix)
+	if len(rest) <= 4 {
+		return prefix + "…"
+	}
+	return prefix + "…" + rest[len(rest)-4:]
+}

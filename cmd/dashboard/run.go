@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"backoffice/handlers"
+	"backoffice/internal/config"
+	"backoffice/internal/i18n"
+	"backoffice/internal/sandbox"
+	"backoffice/static"
+	"backoffice/views/layout"
+	"backoffice/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// run is the whole program: it reads the configuration, starts the sandbox
+// when no upstream is configured, wires the dependencies and serves until
+// ctx ends. It is the only place where concrete types meet.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	flags := flag.NewFlagSet("dashboard", flag.ContinueOnError)
+	flags.SetOutput(stdout)
+	showVersion := flags.Bool("version", false, "print the version and exit")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version)
+		return nil
+	}
+
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("DATA_DIR: %w", err)
+	}
+
+	upstreams := handlers.Upstreams{}
+	if cfg.Sandbox() {
+		base, stopSandbox, err := startSandbox(getenv, log)
+		if err != nil {
+			return err
+		}
+		defer stopSandbox()
+		cfg.KaskoAPIURL = base + sandbox.KaskoPrefix
+		cfg.KaskoPushURL = base + sandbox.PushPrefix
+		upstreams.SandboxURL = base + "/_sandbox"
+		log.Info("sandbox mode: no upstream configured, using the built-in sandbox",
+			slog.String("sandbox", base),
+			slog.String("demo_credentials", upstreams.SandboxURL))
+	}
+	upstreams.Kasko = cfg.KaskoAPIURL != ""
+	upstreams.Push = cfg.KaskoPushURL != ""
+	upstreams.Casco = cfg.CascoAPIURL != ""
+	log.Info("upstreams",
+		slog.String("kasko_api", orOff(cfg.KaskoAPIURL)),
+		slog.String("kasko_push", orOff(cfg.KaskoPushURL)),
+		slog.String("casco_api", orOff(cfg.CascoAPIURL)))
+
+	assets, err := static.New()
+	if err != nil {
+		return err
+	}
+	catalog, err := i18n.New()
+	if err != nil {
+		return err
+	}
+	h := handlers.New(handlers.Deps{
+		Logger:    log,
+		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js")},
+		Upstreams: upstreams,
+	})
+	var probes []web.Upstream
+	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {
+		if u.URL != "" && u.URL != "/" {
+			probes = append(probes, u)
+		}
+	}
+	root := web.New(web.Config{
+		Logger:       log,
+		Handlers:     h,
+		Assets:       assets,
+		Catalog:      catalog,
+		Upstreams:    probes,
+		ProbeTimeout: min(cfg.UpstreamTimeout, 5*time.Second),
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           root,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute, // document downloads stream through
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("dashboard listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("version", version))
+	return serve(ctx, srv, ln, log)
+}
+
+// serve runs srv until ctx ends, then drains in-flight requests.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// startSandbox serves the sandbox on a loopback port of its own, so that
+// the dashboard talks to it over real HTTP exactly as to a real upstream.
+func startSandbox(getenv func(string) string, log *slog.Logger) (base string, stop func(), err error) {
+	opts, err := sandbox.OptionsFromEnv(getenv)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("sandbox: %w", err)
+	}
+	base = "http://" + ln.Addr().String()
+	opts.BaseURL = base
+	opts.Logger = log.With(slog.String("component", "sandbox"))
+	sb, err := sandbox.New(opts)
+	if err != nil {
+		ln.Close()
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return base, func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}, nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func orOff(url string) string {
+	if url == "" {
+		return "off (not configured)"
+	}
+	return url
+}

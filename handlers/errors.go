@@ -1,0 +1,150 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"backoffice/apiclient"
+	"backoffice/internal/i18n"
+	"backoffice/views/errorpage"
+	"backoffice/views/layout"
+)
+
+// Error is a failure a handler decides on itself (bad input, a missing
+// page, a forbidden action): an HTTP status and the catalogue key of the
+// message the user reads.
+type Error struct {
+	Status     int
+	MessageKey string
+	// Err is the cause, for the log; never shown.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.MessageKey + ": " + e.Err.Error()
+	}
+	return e.MessageKey
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf-free constructors keep call sites short and the keys greppable.
+var (
+	errNotFound         = &Error{Status: http.StatusNotFound, MessageKey: "error.not_found"}
+	errMethodNotAllowed = &Error{Status: http.StatusMethodNotAllowed, MessageKey: "error.method_not_allowed"}
+)
+
+// problem is what serveError decided to show.
+type problem struct {
+	status     int
+	messageKey string
+	upstreamID string // the upstream's request id, for support
+	retry      bool   // offer "try again" (same URL, GET only)
+}
+
+// classify maps any error to the answer the user gets. It is the only
+// place that knows how upstream failures become pages.
+func classify(err error) problem {
+	var he *Error
+	if errors.As(err, &he) {
+		return problem{status: he.Status, messageKey: he.MessageKey}
+	}
+	var ue *apiclient.Error
+	upstreamID := ""
+	if errors.As(err, &ue) {
+		upstreamID = ue.RequestID
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return problem{status: http.StatusGatewayTimeout, messageKey: "error.upstream_timeout", upstreamID: upstreamID, retry: true}
+	case errors.Is(err, apiclient.ErrNotFound):
+		return problem{status: http.StatusNotFound, messageKey: "error.not_found", upstreamID: upstreamID}
+	case errors.Is(err, apiclient.ErrConflict), errors.Is(err, apiclient.ErrPreconditionFailed):
+		return problem{status: http.StatusConflict, messageKey: "error.conflict", upstreamID: upstreamID}
+	case errors.Is(err, apiclient.ErrForbidden):
+		return problem{status: http.StatusForbidden, messageKey: "error.forbidden", upstreamID: upstreamID}
+	case errors.Is(err, apiclient.ErrUnauthorized):
+		// The upstream refused a credential the dashboard holds: an
+		// operator matter, shown to the user as a bad gateway.
+		return problem{status: http.StatusBadGateway, messageKey: "error.upstream_rejected", upstreamID: upstreamID}
+	case errors.Is(err, apiclient.ErrBadRequest), errors.Is(err, apiclient.ErrUnprocessable), errors.Is(err, apiclient.ErrTooLarge):
+		return problem{status: http.StatusBadRequest, messageKey: "error.bad_request", upstreamID: upstreamID}
+	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse):
+		return problem{status: http.StatusBadGateway, messageKey: "error.upstream_unavailable", upstreamID: upstreamID, retry: true}
+	default:
+		return problem{status: http.StatusInternalServerError, messageKey: "error.internal"}
+	}
+}
+
+// serveError is the one error adapter: it logs (at error level only for
+// server-side failures), then answers with a full error page, or, for an
+// htmx request, with an alert retargeted into the page's #flash region.
+// It never shows an upstream's raw body.
+func (h *Handlers) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	p := classify(err)
+	attrs := []any{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", p.status),
+		slog.String("request_id", RequestID(r.Context())),
+		slog.String("error", apiclient.Redact(err.Error())),
+	}
+	if p.upstreamID != "" {
+		attrs = append(attrs, slog.String("upstream_request_id", p.upstreamID))
+	}
+	if p.status >= 500 {
+		h.log.Error("request failed", attrs...)
+	} else {
+		h.log.Info("request refused", attrs...)
+	}
+	supportID := RequestID(r.Context())
+	if p.upstreamID != "" {
+		supportID = p.upstreamID
+	}
+	if isHTMX(r) {
+		w.Header().Set("HX-Retarget", "#flash")
+		w.Header().Set("HX-Reswap", "innerHTML")
+		msg := i18n.T(r.Context(), p.messageKey)
+		if rerr := render(w, r, p.status, layout.Alert("error", msg, supportID)); rerr != nil {
+			http.Error(w, http.StatusText(p.status), p.status)
+		}
+		return
+	}
+	meta := h.meta(r, i18n.T(r.Context(), "error.title"))
+	meta.RequestID = supportID
+	v := errorpage.View{Meta: meta, Status: p.status, MessageKey: p.messageKey}
+	if p.retry && r.Method == http.MethodGet && isLocalPath(r.URL.RequestURI()) {
+		v.RetryURL = r.URL.RequestURI()
+	}
+	if rerr := render(w, r, p.status, errorpage.Page(v)); rerr != nil {
+		h.log.Error("rendering the error page failed", slog.String("error", rerr.Error()))
+		http.Error(w, http.StatusText(p.status), p.status)
+	}
+}
+
+// NotFound answers every path no route matches.
+func (h *Handlers) NotFound(w http.ResponseWriter, r *http.Request) error {
+	return errNotFound
+}
+
+// CrossOriginDenied answers an unsafe request sent from another site (or
+// without the headers that prove it came from ours).
+func (h *Handlers) CrossOriginDenied(w http.ResponseWriter, r *http.Request) error {
+	return &Error{Status: http.StatusForbidden, MessageKey: "error.cross_origin"}
+}
+
+// MethodNotAllowed answers a known path asked with the wrong method; the
+// router sets the Allow header.
+func (h *Handlers) MethodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	return errMethodNotAllowed
+}
+
+// isLocalPath accepts only same-site absolute paths, so a "next" or retry
+// URL can never send the user to another site ("//evil", "/\evil").
+func isLocalPath(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !strings.ContainsAny(p, "\r\n")
+}

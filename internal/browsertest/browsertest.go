@@ -1,0 +1,114 @@
+// Package browsertest starts Debian's headless Chromium for end-to-end
+// tests and drives it through the DevTools protocol (chromedp).
+package browsertest
+
+import (
+	"context"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"backoffice/internal/testenv"
+)
+
+// Browser is one headless Chromium and the messages its pages logged.
+type Browser struct {
+	// Ctx runs chromedp actions in the browser's first tab.
+	Ctx context.Context
+
+	mu       sync.Mutex
+	problems []string
+}
+
+// chromiumPath finds the browser .ci/run installs.
+func chromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// New starts a headless Chromium with a fresh profile, closed when the
+// test ends. Without Chromium the test is skipped loudly (failed in CI).
+// timeout bounds the whole test's browser work.
+func New(t *testing.T, timeout time.Duration) *Browser {
+	t.Helper()
+	path := chromiumPath()
+	testenv.Require(t, path != "", "Chromium", "install Debian's chromium package (.ci/run does: apt-get install chromium)")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox, // root in CI containers
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	b := &Browser{Ctx: ctx}
+	// The first call starts the browser. Its context carries the test's
+	// deadline on purpose: when the deadline passes, the browser stops.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting Chromium (%s): %v", path, err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
+				b.record(m.String())
+			}
+		}
+	}()
+	return b
+}
+
+func (b *Browser) record(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.problems = append(b.problems, s)
+}
+
+// Problems returns the errors and warnings pages logged so far (script
+// exceptions, CSP violations reported by the console, failed loads).
+func (b *Browser) Problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.problems...)
+}
+
+// Do runs steps in order and fails the test on the first error.
+func (b *Browser) Do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.Ctx, steps...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// Get runs one action that returns a value and fails the test on error.
+func Get[T any](t *testing.T, b *Browser, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(b.Ctx, a)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return v
+}

@@ -1,0 +1,81 @@
+package config_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"backoffice/internal/config"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./var" || c.UpstreamTimeout != 10*time.Second ||
+		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || !c.Sandbox() {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestLoadUpstreams(t *testing.T) {
+	c, err := config.Load(env(map[string]string{
+		"KASKO_API_URL":    "https://api.eu1.kaskocloud.com/",
+		"UPSTREAM_TIMEOUT": "3s",
+		"LOG_LEVEL":        "debug",
+		"LOG_FORMAT":       "JSON",
+		"ADDR":             ":9000",
+		"DATA_DIR":         "/data",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sandbox() {
+		t.Error("Sandbox() = true with KASKO_API_URL set")
+	}
+	if c.KaskoAPIURL != "https://api.eu1.kaskocloud.com" {
+		t.Errorf("KaskoAPIURL = %q (trailing slash should go)", c.KaskoAPIURL)
+	}
+	if c.KaskoPushURL != "" || c.CascoAPIURL != "" {
+		t.Errorf("unset upstreams should stay empty: %+v", c)
+	}
+	if c.UpstreamTimeout != 3*time.Second || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" ||
+		c.Addr != ":9000" || c.DataDir != "/data" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestLoadRejectsBadValues(t *testing.T) {
+	tests := []struct {
+		name, key, value string
+	}{
+		{"bad addr", "ADDR", "8080"},
+		{"relative url", "KASKO_API_URL", "api.kasko.io"},
+		{"ftp url", "KASKO_PUSH_URL", "ftp://push"},
+		{"credentials in url", "CASCO_API_URL", "https://user:pw@casco"},
+		{"bad timeout", "UPSTREAM_TIMEOUT", "soon"},
+		{"negative timeout", "UPSTREAM_TIMEOUT", "-1s"},
+		{"bad level", "LOG_LEVEL", "loud"},
+		{"bad format", "LOG_FORMAT", "xml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(env(map[string]string{tt.key: tt.value}))
+			if err == nil {
+				t.Fatalf("Load accepted %s=%q", tt.key, tt.value)
+			}
+			if !strings.Contains(err.Error(), tt.key) {
+				t.Errorf("error %q does not name %s", err, tt.key)
+			}
+			if strings.Contains(err.Error(), "pw@") {
+				t.Errorf("error %q leaks URL credentials", err)
+			}
+		})
+	}
+}

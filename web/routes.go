@@ -1,0 +1,58 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"backoffice/handlers"
+)
+
+// routes is the dashboard's whole URL surface. Only GET and POST, so that
+// every action also works as a plain HTML form.
+func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.ServeMux {
+	mux := http.NewServeMux()
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", health.live)
+	mux.HandleFunc("GET /readyz", health.ready)
+
+	// Static assets, under content-hashed URLs.
+	mux.Handle("GET /static/", assets)
+
+	// Signing in.
+	mux.Handle("GET /{$}", h.Wrap(h.Auth.Home))
+	mux.Handle("GET /signin", h.Wrap(h.Auth.SignInPage))
+	mux.Handle("POST /signin", h.Wrap(h.Auth.SignIn))
+
+	// Everything else: 405 where the path exists under another method,
+	// 404 otherwise, both as dashboard pages.
+	mux.Handle("/", fallback(mux, h))
+	return mux
+}
+
+// fallback tells a wrong method from an unknown path by asking the mux
+// which patterns the path would match under the methods we serve.
+func fallback(mux *http.ServeMux, h *handlers.Handlers) http.Handler {
+	notFound := h.Wrap(h.NotFound)
+	methodNotAllowed := h.Wrap(h.MethodNotAllowed)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) == 0 {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		if slices.Contains(allowed, http.MethodGet) {
+			allowed = append(allowed, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		methodNotAllowed.ServeHTTP(w, r)
+	})
+}

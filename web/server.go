@@ -1,0 +1,62 @@
+// Package web assembles the dashboard's HTTP server: the routes, the
+// middleware chain, static assets and health checks. It holds no page
+// logic; that lives in handlers.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"backoffice/handlers"
+	"backoffice/internal/i18n"
+	"backoffice/static"
+)
+
+// Config is everything the server is assembled from.
+type Config struct {
+	Logger    *slog.Logger
+	Handlers  *handlers.Handlers
+	Assets    *static.Assets
+	Catalog   *i18n.Catalog
+	Upstreams []Upstream
+	// ProbeTimeout bounds /readyz; default 3s.
+	ProbeTimeout time.Duration
+}
+
+// New returns the dashboard's root handler.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 3 * time.Second
+	}
+	hc := &health{
+		upstreams: cfg.Upstreams,
+		timeout:   cfg.ProbeTimeout,
+		client: &http.Client{
+			Timeout: cfg.ProbeTimeout,
+			// A redirect is an answer; following it could leave the upstream.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	mux := routes(cfg.Handlers, cfg.Assets, hc)
+	crossOrigin := http.NewCrossOriginProtection()
+	crossOrigin.SetDenyHandler(cfg.Handlers.Wrap(cfg.Handlers.CrossOriginDenied))
+
+	// Order, outermost first: the request id exists before anything logs;
+	// the access log sees the final status, including a recovered panic's
+	// 500; security headers are set before any handler can write; the
+	// printer is in the context before the cross-origin check, so that its
+	// refusal page is translated; that check refuses unsafe cross-site
+	// requests before any handler runs.
+	return chain(mux,
+		requestID,
+		logRequests(cfg.Logger),
+		recoverPanics(cfg.Logger),
+		secureHeaders,
+		cfg.Catalog.Middleware(nil),
+		crossOrigin.Handler,
+	)
+}

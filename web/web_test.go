@@ -1,0 +1,397 @@
+package web_test
+
+import (
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"backoffice/handlers"
+	"backoffice/internal/i18n"
+	"backoffice/static"
+	"backoffice/views/layout"
+	"backoffice/web"
+)
+
+const wellFormedKey = "sk_test_OhbVrpoiVgRV5IfLBcbfnoGMbJmTPSIA"
+
+// newServer serves the dashboard with the given upstreams on a loopback
+// httptest server.
+func newServer(t *testing.T, up handlers.Upstreams, probes ...web.Upstream) *httptest.Server {
+	t.Helper()
+	assets, err := static.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.New(handlers.Deps{
+		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js")},
+		Upstreams: up,
+	})
+	srv := httptest.NewServer(web.New(web.Config{Handlers: h, Assets: assets, Catalog: catalog, Upstreams: probes}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// noRedirects is a client that shows redirects instead of following them.
+func noRedirects() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+	doc    *goquery.Document
+}
+
+func do(t *testing.T, req *http.Request) response {
+	t.Helper()
+	resp, err := noRedirects().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		r.doc, err = goquery.NewDocumentFromReader(strings.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func get(t *testing.T, rawURL string, header map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return do(t, req)
+}
+
+func postForm(t *testing.T, rawURL string, form url.Values, header map[string]string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return do(t, req)
+}
+
+func TestRootRedirectsToSignIn(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	r := get(t, srv.URL+"/", nil)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
+		t.Fatalf("GET / = %d Location %q, want 303 /signin", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestSignInPage(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true, SandboxURL: "http://127.0.0.1:1/_sandbox"})
+	r := get(t, srv.URL+"/signin", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("status = %d, want 200", r.status)
+	}
+	if got := r.doc.Find("html").AttrOr("lang", ""); got != "en" {
+		t.Errorf("html lang = %q, want en", got)
+	}
+	if got := r.doc.Find("h1#signin-title").Text(); got != "Sign in" {
+		t.Errorf("h1 = %q, want Sign in", got)
+	}
+	if got := strings.TrimSpace(r.doc.Find("title").Text()); got != "Sign in · Policy back-office" {
+		t.Errorf("title = %q", got)
+	}
+	form := r.doc.Find("form#key-form")
+	if form.AttrOr("method", "") != "post" || form.AttrOr("action", "") != "/signin" || form.AttrOr("hx-post", "") != "/signin" {
+		t.Errorf("form method/action/hx-post = %q %q %q", form.AttrOr("method", ""), form.AttrOr("action", ""), form.AttrOr("hx-post", ""))
+	}
+	key := form.Find("input#key")
+	if key.AttrOr("type", "") != "password" || key.AttrOr("name", "") != "key" || key.AttrOr("autocomplete", "") != "off" {
+		t.Errorf("key input attributes wrong: type=%q name=%q autocomplete=%q", key.AttrOr("type", ""), key.AttrOr("name", ""), key.AttrOr("autocomplete", ""))
+	}
+	if _, has := key.Attr("value"); has {
+		t.Error("key input carries a value")
+	}
+	if label := r.doc.Find(`label[for="key"]`).Text(); label != "API key" {
+		t.Errorf("label = %q, want API key", label)
+	}
+	if r.doc.Find(`[data-testid="env-band"]`).Length() != 1 {
+		t.Error("sandbox mode should show the environment band")
+	}
+	if note := r.doc.Find(`[data-testid="sandbox-note"]`).Text(); !strings.Contains(note, "http://127.0.0.1:1/_sandbox") {
+		t.Errorf("sandbox note = %q, want the sandbox URL", note)
+	}
+	if r.doc.Find("a.skip-link").AttrOr("href", "") != "#main" || r.doc.Find("main#main").Length() != 1 {
+		t.Error("skip link to #main missing")
+	}
+
+	// Headers: request id, CSP with a nonce, no caching of pages, Vary.
+	if !regexp.MustCompile(`^[0-9a-f]{24}$`).MatchString(r.header.Get("X-Request-Id")) {
+		t.Errorf("X-Request-Id = %q", r.header.Get("X-Request-Id"))
+	}
+	csp := r.header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self' 'nonce-", "object-src 'none'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if r.header.Get("Cache-Control") != "no-store" || !strings.Contains(strings.Join(r.header.Values("Vary"), ","), "HX-Request") {
+		t.Errorf("Cache-Control %q, Vary %q", r.header.Get("Cache-Control"), r.header.Values("Vary"))
+	}
+	if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("X-Frame-Options") != "DENY" {
+		t.Error("hardening headers missing")
+	}
+
+	// The stylesheet and htmx are served from their hashed URLs, cached for a year.
+	css := r.doc.Find(`link[rel="stylesheet"]`).AttrOr("href", "")
+	js := r.doc.Find(`script[src]`).AttrOr("src", "")
+	for _, path := range []string{css, js} {
+		if !regexp.MustCompile(`^/static/[0-9a-f]{12}/`).MatchString(path) {
+			t.Errorf("asset URL %q is not content-hashed", path)
+			continue
+		}
+		a := get(t, srv.URL+path, nil)
+		if a.status != http.StatusOK || a.header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("GET %s = %d, Cache-Control %q", path, a.status, a.header.Get("Cache-Control"))
+		}
+	}
+}
+
+func TestSignInPageWithoutKasko(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Casco: true})
+	r := get(t, srv.URL+"/signin", nil)
+	if r.doc.Find("form#key-form").Length() != 0 {
+		t.Error("the KASKO key form is shown although no KASKO API is configured")
+	}
+	if r.doc.Find(`[data-testid="env-band"]`).Length() != 0 {
+		t.Error("environment band shown outside sandbox mode")
+	}
+	post := postForm(t, srv.URL+"/signin", url.Values{"key": {wellFormedKey}}, nil)
+	if post.status != http.StatusNotFound {
+		t.Errorf("POST /signin without KASKO = %d, want 404", post.status)
+	}
+}
+
+func TestSignInLanguages(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	tests := []struct{ accept, lang, h1 string }{
+		{"de-DE,de;q=0.9", "de", "Anmelden"},
+		{"ro", "ro", "Autentificare"},
+		{"fr", "en", "Sign in"},
+	}
+	for _, tt := range tests {
+		r := get(t, srv.URL+"/signin", map[string]string{"Accept-Language": tt.accept})
+		if got := r.doc.Find("html").AttrOr("lang", ""); got != tt.lang {
+			t.Errorf("Accept-Language %q: lang = %q, want %q", tt.accept, got, tt.lang)
+		}
+		if got := r.doc.Find("h1").Text(); got != tt.h1 {
+			t.Errorf("Accept-Language %q: h1 = %q, want %q", tt.accept, got, tt.h1)
+		}
+	}
+}
+
+func TestSignInSubmit(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	tests := []struct {
+		name       string
+		form       url.Values
+		hx         bool
+		wantStatus int
+		wantError  string
+		wantFull   bool // full page (true) or the form fragment alone
+		wantNext   string
+	}{
+		{"empty", url.Values{"key": {"  "}}, false, 422, "Enter your API key.", true, ""},
+		{"malformed", url.Values{"key": {"sk_test_short"}}, false, 422, "This is not a KASKO API key.", true, ""},
+		{"wrong prefix", url.Values{"key": {"xk_test_OhbVrpoiVgRV5IfLBcbfnoGMbJmTPSIA"}}, false, 422, "This is not a KASKO API key.", true, ""},
+		{"well-formed, not yet accepted", url.Values{"key": {wellFormedKey}, "next": {"/policies?sort=-created_at"}}, false, 422, "Signing in with a key is not available", true, "/policies?sort=-created_at"},
+		{"htmx gets the fragment", url.Values{"key": {"pk_live_nope"}}, true, 422, "This is not a KASKO API key.", false, ""},
+		{"foreign next is dropped", url.Values{"key": {""}, "next": {"//evil.example/x"}}, false, 422, "Enter your API key.", true, ""},
+		{"script in next is dropped", url.Values{"key": {""}, "next": {"javascript:alert(1)"}}, false, 422, "Enter your API key.", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := map[string]string{}
+			if tt.hx {
+				header["HX-Request"] = "true"
+			}
+			r := postForm(t, srv.URL+"/signin", tt.form, header)
+			if r.status != tt.wantStatus {
+				t.Errorf("status = %d, want %d", r.status, tt.wantStatus)
+			}
+			if got := r.doc.Find(`[data-testid="key-error"]`).Text(); !strings.HasPrefix(got, tt.wantError) {
+				t.Errorf("error = %q, want prefix %q", got, tt.wantError)
+			}
+			if full := r.doc.Find("h1").Length() == 1; full != tt.wantFull {
+				t.Errorf("full page = %v, want %v", full, tt.wantFull)
+			}
+			if r.doc.Find("form#key-form").Length() != 1 {
+				t.Error("form missing from the answer")
+			}
+			key := r.doc.Find("input#key")
+			if key.AttrOr("aria-invalid", "") != "true" || !strings.Contains(key.AttrOr("aria-describedby", ""), "key-error") {
+				t.Error("the field is not marked invalid and tied to its error")
+			}
+			if k := tt.form.Get("key"); len(k) > 4 && strings.Contains(r.body, strings.TrimSpace(k)) {
+				t.Error("the submitted key is echoed into the page")
+			}
+			if got := r.doc.Find(`input[name="next"]`).AttrOr("value", ""); got != tt.wantNext {
+				t.Errorf("next = %q, want %q", got, tt.wantNext)
+			}
+		})
+	}
+}
+
+func TestCrossOriginPostIsRefused(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	r := postForm(t, srv.URL+"/signin", url.Values{"key": {wellFormedKey}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	if r.status != http.StatusForbidden {
+		t.Fatalf("status = %d, want 403", r.status)
+	}
+	if got := r.doc.Find(`[data-testid="error-message"]`).Text(); !strings.Contains(got, "sent from another site") {
+		t.Errorf("message = %q", got)
+	}
+	same := postForm(t, srv.URL+"/signin", url.Values{"key": {""}}, map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if same.status != http.StatusUnprocessableEntity {
+		t.Errorf("same-origin POST = %d, want 422", same.status)
+	}
+}
+
+func TestNotFoundAndMethodNotAllowed(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	tests := []struct {
+		name, method, path string
+		hx                 bool
+		wantStatus         int
+		wantAllow          string
+		wantMessage        string
+		wantRetarget       string
+	}{
+		{"unknown page", "GET", "/no/such/page", false, 404, "", "There is nothing at this address.", ""},
+		{"wrong method", "DELETE", "/signin", false, 405, "GET, POST, HEAD", "This address does not accept", ""},
+		{"post to health", "POST", "/healthz", false, 405, "GET, HEAD", "This address does not accept", ""},
+		{"htmx 404 goes to the flash region", "GET", "/nope", true, 404, "", "There is nothing at this address.", "#flash"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			if tt.hx {
+				req.Header.Set("HX-Request", "true")
+			}
+			r := do(t, req)
+			if r.status != tt.wantStatus {
+				t.Errorf("status = %d, want %d", r.status, tt.wantStatus)
+			}
+			if got := r.header.Get("Allow"); got != tt.wantAllow {
+				t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
+			}
+			if got := r.header.Get("HX-Retarget"); got != tt.wantRetarget {
+				t.Errorf("HX-Retarget = %q, want %q", got, tt.wantRetarget)
+			}
+			msg := r.doc.Find(`[data-testid="error-message"]`).Text()
+			if tt.hx {
+				msg = r.doc.Find(`[data-testid="alert"]`).Text()
+				if r.doc.Find("h1").Length() != 0 {
+					t.Error("htmx error answer is a full page")
+				}
+			}
+			if !strings.Contains(msg, tt.wantMessage) {
+				t.Errorf("message = %q, want %q", msg, tt.wantMessage)
+			}
+			if !strings.Contains(r.body, r.header.Get("X-Request-Id")) {
+				t.Error("the request id is not shown")
+			}
+		})
+	}
+}
+
+func TestHealth(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized) // an answer, even a refusal, proves reachability
+	}))
+	defer up.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+
+	ok := newServer(t, handlers.Upstreams{Kasko: true}, web.Upstream{Name: "kasko", URL: up.URL})
+	if r := get(t, ok.URL+"/healthz", nil); r.status != 200 || !strings.Contains(r.body, `"ok"`) {
+		t.Errorf("healthz = %d %s", r.status, r.body)
+	}
+	if r := get(t, ok.URL+"/readyz", nil); r.status != 200 || !strings.Contains(r.body, `"kasko":{"ok":true,"status":401`) {
+		t.Errorf("readyz = %d %s", r.status, r.body)
+	}
+	bad := newServer(t, handlers.Upstreams{Kasko: true}, web.Upstream{Name: "kasko", URL: up.URL}, web.Upstream{Name: "push", URL: downURL})
+	r := get(t, bad.URL+"/readyz", nil)
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"push":{"ok":false`) || !strings.Contains(r.body, `"status":"unavailable"`) {
+		t.Errorf("readyz with a dead upstream = %d %s", r.status, r.body)
+	}
+	if r := get(t, bad.URL+"/healthz", nil); r.status != 200 {
+		t.Errorf("healthz must not depend on upstreams: %d", r.status)
+	}
+}
+
+func TestStaticAssets(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	page := get(t, srv.URL+"/signin", nil)
+	js := page.doc.Find(`script[src]`).AttrOr("src", "")
+
+	// Compressed when asked, identical once decompressed.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+js, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Fatalf("Content-Encoding %q, Content-Type %q", resp.Header.Get("Content-Encoding"), resp.Header.Get("Content-Type"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, _ := io.ReadAll(zr)
+	plain := get(t, srv.URL+js, map[string]string{"Accept-Encoding": "identity"})
+	if string(unzipped) != plain.body || !strings.Contains(plain.body, "htmx") {
+		t.Error("gzipped and plain bodies differ")
+	}
+
+	// Revalidation by ETag.
+	notModified := get(t, srv.URL+js, map[string]string{"If-None-Match": plain.header.Get("ETag")})
+	if notModified.status != http.StatusNotModified {
+		t.Errorf("If-None-Match = %d, want 304", notModified.status)
+	}
+
+	// A stale hash moves to the current URL; an unknown file is a 404.
+	stale := get(t, srv.URL+"/static/000000000000/js/htmx.min.js", nil)
+	if stale.status != http.StatusFound || stale.header.Get("Location") != js {
+		t.Errorf("stale hash = %d → %q, want 302 → %q", stale.status, stale.header.Get("Location"), js)
+	}
+	if r := get(t, srv.URL+"/static/000000000000/js/nope.js", nil); r.status != http.StatusNotFound {
+		t.Errorf("unknown asset = %d, want 404", r.status)
+	}
+}
