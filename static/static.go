@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-//go:embed css js
+//go:embed css js img
 var files embed.FS
 
 // Prefix is the URL path under which assets are mounted.

@@ -34,7 +34,7 @@ func newServer(t *testing.T, up handlers.Upstreams, probes ...web.Upstream) *htt
 		t.Fatal(err)
 	}
 	h := handlers.New(handlers.Deps{
-		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js")},
+		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), Favicon: assets.Path("img/favicon.svg")},
 		Upstreams: up,
 	})
 	srv := httptest.NewServer(web.New(web.Config{Handlers: h, Assets: assets, Catalog: catalog, Upstreams: probes}))

@@ -5,6 +5,7 @@ package browsertest
 import (
 	"context"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +94,22 @@ func (b *Browser) Problems() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.problems...)
+}
+
+// ProblemsExcept is Problems without the messages containing any of
+// expected (a 422 the test provoked on purpose, say).
+func (b *Browser) ProblemsExcept(expected ...string) []string {
+	var out []string
+outer:
+	for _, p := range b.Problems() {
+		for _, e := range expected {
+			if strings.Contains(p, e) {
+				continue outer
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // Do runs steps in order and fails the test on the first error.

@@ -17,6 +17,7 @@ type PageMeta struct {
 // Assets are hashed static URLs, resolved by the handler so that
 // components do no lookups.
 type Assets struct {
-	CSS  string
-	HTMX string
+	CSS     string
+	HTMX    string
+	Favicon string
 }

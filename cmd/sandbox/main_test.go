@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	env := map[string]string{"SANDBOX_ADDR": "127.0.0.1:0", "SANDBOX_POLICIES": "100"}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, func(k string) string { return env[k] }, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatalf("no output: %v", sc.Err())
+	}
+	line := sc.Text()
+	base, ok := strings.CutPrefix(line, "sandbox listening on ")
+	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("first line: %q", line)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	res, err := http.Get(base + "/_sandbox")
+	if err != nil {
+		t.Fatalf("GET /_sandbox: %v", err)
+	}
+	var info struct {
+		KaskoAPIURL string            `json:"kasko_api_url"`
+		PushURL     string            `json:"kasko_push_url"`
+		Credentials []json.RawMessage `json:"credentials"`
+		CancelDelay string            `json:"cancel_delay"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&info)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("info: %d %v", res.StatusCode, err)
+	}
+	if info.KaskoAPIURL != base+"/kasko" || info.PushURL != base+"/push" || len(info.Credentials) != 6 || info.CancelDelay != "2s" {
+		t.Errorf("info: %+v", info)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after cancel")
+	}
+}
+
+func TestRunBadEnv(t *testing.T) {
+	err := run(context.Background(), nil, func(k string) string {
+		if k == "SANDBOX_LATENCY" {
+			return "soon"
+		}
+		return ""
+	}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "SANDBOX_LATENCY") {
+		t.Errorf("got %v, want an error naming SANDBOX_LATENCY", err)
+	}
+}

@@ -1,0 +1,118 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// faultsJSON is Faults on the wire, with durations as Go duration strings.
+// Pointers let PUT /_sandbox/faults change one switch and keep the rest.
+type faultsJSON struct {
+	Latency           *string  `json:"latency,omitempty"`
+	ErrorRate         *float64 `json:"error_rate,omitempty"`
+	MalformedRate     *float64 `json:"malformed_rate,omitempty"`
+	FailCancellations *bool    `json:"fail_cancellations,omitempty"`
+}
+
+func toFaultsJSON(f Faults) faultsJSON {
+	l := f.Latency.String()
+	return faultsJSON{Latency: &l, ErrorRate: &f.ErrorRate, MalformedRate: &f.MalformedRate, FailCancellations: &f.FailCancellations}
+}
+
+type fixtureJSON struct {
+	Name            string `json:"name"`
+	ID              string `json:"id"`
+	InsurerPolicyID string `json:"insurer_policy_id"`
+	Key             string `json:"key"`
+}
+
+type infoJSON struct {
+	KaskoAPIURL    string        `json:"kasko_api_url"`
+	KaskoPushURL   string        `json:"kasko_push_url"`
+	CascoAPIURL    *string       `json:"casco_api_url"`
+	AssetsURL      string        `json:"assets_url"`
+	Credentials    []Credential  `json:"credentials"`
+	SortableFields []string      `json:"sortable_fields"`
+	Faults         faultsJSON    `json:"faults"`
+	PushVariantID  string        `json:"push_variant_id"`
+	Fixtures       []fixtureJSON `json:"fixtures"`
+	Seed           int64         `json:"seed"`
+	Policies       int           `json:"policies"`
+	CancelDelay    string        `json:"cancel_delay"`
+	AssetURLTTL    string        `json:"asset_url_ttl"`
+}
+
+// handleInfo serves GET /_sandbox: base URLs and demo credentials, so that
+// a partner can start without reading code.
+func (s *Sandbox) handleInfo(c *call) reply {
+	info := infoJSON{
+		KaskoAPIURL:    c.base + KaskoPrefix,
+		KaskoPushURL:   c.base + PushPrefix,
+		AssetsURL:      c.base + AssetPrefix,
+		Credentials:    s.Credentials(),
+		SortableFields: SortableFields(),
+		Faults:         toFaultsJSON(s.Faults()),
+		PushVariantID:  ARAGVariantID,
+		Fixtures: []fixtureJSON{
+			{"paid, cancellable", FixturePolicyID, FixtureInsurerPolicyID, KeyASecretTest},
+			{"cancelled", FixtureCancelledID, FixtureCancelledInsurerID, KeyASecretTest},
+			{"expired", FixtureExpiredID, FixtureExpiredInsurerID, KeyASecretTest},
+			{"live mode", FixtureLiveID, FixtureLiveInsurerID, KeyASecretLive},
+			{"other distributor", FixtureOtherDistributorID, "TEST-CYBER-5HT8W3ZN", KeyBSecretTest},
+		},
+		Seed:        s.opts.Seed,
+		Policies:    s.opts.Policies,
+		CancelDelay: s.opts.CancelDelay.String(),
+		AssetURLTTL: s.opts.AssetURLTTL.String(),
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return kaskoError(http.StatusInternalServerError, "Could not encode the sandbox description.")
+	}
+	return jsonOK(http.StatusOK, append(b, '\n'))
+}
+
+// handleFaults serves PUT /_sandbox/faults; omitted fields keep their value.
+func (s *Sandbox) handleFaults(c *call) reply {
+	body, ok := s.readBody(c.r)
+	if !ok {
+		return s.tooLarge(famAdmin)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var in faultsJSON
+	if err := dec.Decode(&in); err != nil {
+		return kaskoError(http.StatusBadRequest, "The request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+	}
+	f := s.Faults()
+	if in.Latency != nil {
+		d, err := time.ParseDuration(*in.Latency)
+		if err != nil {
+			return kaskoError(http.StatusBadRequest, fmt.Sprintf("latency: %s is not a Go duration.", strconv.Quote(*in.Latency)))
+		}
+		f.Latency = d
+	}
+	if in.ErrorRate != nil {
+		f.ErrorRate = *in.ErrorRate
+	}
+	if in.MalformedRate != nil {
+		f.MalformedRate = *in.MalformedRate
+	}
+	if in.FailCancellations != nil {
+		f.FailCancellations = *in.FailCancellations
+	}
+	if err := f.validate(); err != nil {
+		return kaskoError(http.StatusBadRequest, err.Error()+".")
+	}
+	s.SetFaults(f)
+	b, err := json.Marshal(toFaultsJSON(f))
+	if err != nil {
+		return kaskoError(http.StatusInternalServerError, "Could not encode faults.")
+	}
+	return jsonOK(http.StatusOK, b)
+}

@@ -1,0 +1,76 @@
+package sandbox
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// OptionsFromEnv reads the SANDBOX_* variables. Unset variables keep the
+// defaults (SANDBOX_CANCEL_DELAY defaults to DefaultCancelDelay here, unlike
+// a zero Options). A bad value is an error naming its variable.
+func OptionsFromEnv(getenv func(string) string) (Options, error) {
+	o := Options{CancelDelay: DefaultCancelDelay}
+	var err error
+	parseInt := func(name string, dst *int64) {
+		if v := getenv(name); v != "" && err == nil {
+			n, e := strconv.ParseInt(v, 10, 64)
+			if e != nil {
+				err = fmt.Errorf("%s: %q is not an integer", name, v)
+				return
+			}
+			*dst = n
+		}
+	}
+	parseDur := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" && err == nil {
+			d, e := time.ParseDuration(v)
+			if e != nil || d < 0 {
+				err = fmt.Errorf("%s: %q is not a non-negative Go duration (e.g. 2s, 150ms)", name, v)
+				return
+			}
+			*dst = d
+		}
+	}
+	parseRate := func(name string, dst *float64) {
+		if v := getenv(name); v != "" && err == nil {
+			r, e := strconv.ParseFloat(v, 64)
+			if e != nil || r < 0 || r > 1 {
+				err = fmt.Errorf("%s: %q is not a rate between 0 and 1", name, v)
+				return
+			}
+			*dst = r
+		}
+	}
+	parseInt("SANDBOX_SEED", &o.Seed)
+	var n int64
+	parseInt("SANDBOX_POLICIES", &n)
+	if err == nil && n != 0 && n < MinPolicies {
+		err = fmt.Errorf("SANDBOX_POLICIES: must be at least %d", MinPolicies)
+	}
+	o.Policies = int(n)
+	parseDur("SANDBOX_CANCEL_DELAY", &o.CancelDelay)
+	parseDur("SANDBOX_ASSET_TTL", &o.AssetURLTTL)
+	if v := getenv("SANDBOX_BASE_URL"); v != "" && err == nil {
+		u, e := url.Parse(v)
+		if e != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			err = fmt.Errorf("SANDBOX_BASE_URL: %q is not a scheme://host[:port] URL", v)
+		}
+		o.BaseURL = v
+	}
+	parseDur("SANDBOX_LATENCY", &o.Faults.Latency)
+	parseRate("SANDBOX_ERROR_RATE", &o.Faults.ErrorRate)
+	parseRate("SANDBOX_MALFORMED_RATE", &o.Faults.MalformedRate)
+	if v := getenv("SANDBOX_FAIL_CANCELLATIONS"); v != "" && err == nil {
+		b, e := strconv.ParseBool(v)
+		if e != nil {
+			err = fmt.Errorf("SANDBOX_FAIL_CANCELLATIONS: %q is not a boolean", v)
+		}
+		o.Faults.FailCancellations = b
+	}
+	if err != nil {
+		return Options{}, err
+	}
+	return o, nil
+}

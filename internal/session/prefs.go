@@ -1,0 +1,93 @@
+package session
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/gorilla/sessions"
+)
+
+// Prefs are the viewer's display choices. They hold nothing secret and
+// outlive signing out, so they live in a cookie of their own, signed and
+// encrypted so that nobody can read or forge one.
+type Prefs struct {
+	// Lang is the UI language ("en", "de", "ro"); empty = from the browser.
+	Lang string
+	// PageSize is the policy list's page size: 10, 20, 50 or 100.
+	PageSize int
+	// Times is "policy" (each policy's own time zone, the default) or
+	// "viewer" (ViewerZone).
+	Times string
+	// ViewerZone is the viewer's IANA time zone, as the browser reported it.
+	ViewerZone string
+}
+
+// PageSizes are the page sizes a viewer may choose.
+var pageSizes = []int{10, 20, 50, 100}
+
+// ValidPageSize reports whether n is one of the offered page sizes.
+func ValidPageSize(n int) bool { return slices.Contains(pageSizes, n) }
+
+const prefsCookie = "prefs"
+
+type prefsCodec struct {
+	store *sessions.CookieStore
+	name  string
+}
+
+func newPrefsCodec(secret []byte, secure bool) (*prefsCodec, error) {
+	hashKey, err := derive(secret, "prefs-hmac", 32)
+	if err != nil {
+		return nil, err
+	}
+	blockKey, err := derive(secret, "prefs-aes", 32)
+	if err != nil {
+		return nil, err
+	}
+	store := sessions.NewCookieStore(hashKey, blockKey)
+	store.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   365 * 24 * 60 * 60,
+		HttpOnly: true,
+		Secure:   secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+	name := prefsCookie
+	if secure {
+		name = "__Host-" + prefsCookie
+	}
+	return &prefsCodec{store: store, name: name}, nil
+}
+
+// Preferences reads the viewer's preferences; a missing, forged or stale
+// cookie gives the defaults.
+func (m *Manager) Preferences(r *http.Request) Prefs {
+	p := Prefs{PageSize: 20, Times: "policy"}
+	s, err := m.prefs.store.Get(r, m.prefs.name)
+	if err != nil {
+		return p
+	}
+	if v, ok := s.Values["lang"].(string); ok {
+		p.Lang = v
+	}
+	if v, ok := s.Values["page_size"].(int); ok && ValidPageSize(v) {
+		p.PageSize = v
+	}
+	if v, ok := s.Values["times"].(string); ok && (v == "policy" || v == "viewer") {
+		p.Times = v
+	}
+	if v, ok := s.Values["viewer_zone"].(string); ok {
+		p.ViewerZone = v
+	}
+	return p
+}
+
+// SavePreferences writes the preferences cookie.
+func (m *Manager) SavePreferences(w http.ResponseWriter, r *http.Request, p Prefs) error {
+	s, _ := m.prefs.store.Get(r, m.prefs.name) // a bad cookie is replaced
+	s.Values["lang"] = p.Lang
+	s.Values["page_size"] = p.PageSize
+	s.Values["times"] = p.Times
+	s.Values["viewer_zone"] = p.ViewerZone
+	return s.Save(r, w)
+}
