@@ -1,10 +1,15 @@
 package handlers
 
 import (
+	"errors"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
+	"backoffice/apiclient"
+	"backoffice/apiclient/kasko"
 	"backoffice/internal/i18n"
 	"backoffice/views/auth"
 )
@@ -21,22 +26,27 @@ const maxFormBytes = 64 << 10
 // letters and digits (contract §1.2).
 var kaskoKeyPattern = regexp.MustCompile(`^[sp]k_(test|live)_[A-Za-z0-9]{32}$`)
 
-// Home handles GET /: the sign-in page is the only page so far.
+// maxDisplayName bounds the optional name a user gives at sign-in.
+const maxDisplayName = 80
+
+// Home handles GET /: the policy list for a signed-in user, else sign-in.
 func (a *Auth) Home(w http.ResponseWriter, r *http.Request) error {
-	if r.URL.Path != "/" {
-		return errNotFound
+	target := "/signin"
+	if _, ok := a.h.sessions.Kasko(r.Context()); ok {
+		target = "/policies"
 	}
-	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	http.Redirect(w, r, target, http.StatusSeeOther)
 	return nil
 }
 
 // SignInPage handles GET /signin.
 func (a *Auth) SignInPage(w http.ResponseWriter, r *http.Request) error {
-	return render(w, r, http.StatusOK, auth.SignIn(a.view(r, "")))
+	return render(w, r, http.StatusOK, auth.SignIn(a.view(r, "", "")))
 }
 
-// SignIn handles POST /signin. It checks the key's shape before anything
-// leaves the server; the key itself is never written back into the page.
+// SignIn handles POST /signin. The key's shape is checked before anything
+// leaves the server, then one cheap upstream call (a one-item list) proves
+// the key works. The key is never written back into the page.
 func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
@@ -46,35 +56,87 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	key := strings.TrimSpace(r.PostForm.Get("key"))
-	var problem string
+	name := strings.TrimSpace(r.PostForm.Get("display_name"))
+	problem, upstreamID := "", ""
 	switch {
 	case key == "":
 		problem = "signin.error.empty"
 	case !kaskoKeyPattern.MatchString(key):
 		problem = "signin.error.malformed"
+	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxDisplayName:
+		problem = "signin.error.display_name"
 	default:
-		// Verifying the key upstream and opening a session arrive with
-		// the sessions work; until then a well-formed key is refused
-		// without being sent anywhere.
-		problem = "signin.error.unavailable"
+		_, err := a.h.kasko(key).ListPolicies(r.Context(), kasko.ListParams{Limit: 1})
+		var ue *apiclient.Error
+		if errors.As(err, &ue) {
+			upstreamID = ue.RequestID
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, apiclient.ErrUnauthorized), errors.Is(err, apiclient.ErrForbidden), errors.Is(err, apiclient.ErrNotFound):
+			problem = "signin.error.rejected"
+		default:
+			a.h.log.Warn("sign-in check failed upstream", slog.String("error", apiclient.Redact(err.Error())),
+				slog.String("request_id", RequestID(r.Context())))
+			problem = "signin.error.upstream"
+		}
 	}
-	v := a.view(r, problem)
-	if isHTMX(r) {
-		return render(w, r, http.StatusUnprocessableEntity, auth.KeyForm(v))
+	if problem != "" {
+		v := a.view(r, problem, name)
+		v.UpstreamRequestID = upstreamID
+		if isHTMX(r) {
+			return render(w, r, http.StatusUnprocessableEntity, auth.KeyForm(v))
+		}
+		return render(w, r, http.StatusUnprocessableEntity, auth.SignIn(v))
 	}
-	return render(w, r, http.StatusUnprocessableEntity, auth.SignIn(v))
+	if err := a.h.sessions.SignInKasko(r.Context(), key, name); err != nil {
+		return err
+	}
+	a.h.log.Info("signed in", slog.String("key", apiclient.MaskKey(key)), slog.String("request_id", RequestID(r.Context())))
+	next := r.PostForm.Get("next")
+	if !isLocalPath(next) || strings.HasPrefix(next, "/signin") {
+		next = "/policies"
+	}
+	redirect(w, r, next)
+	return nil
 }
 
-func (a *Auth) view(r *http.Request, problem string) auth.SignInView {
+// SignOut handles POST /signout: the session is destroyed, the
+// preferences cookie stays.
+func (a *Auth) SignOut(w http.ResponseWriter, r *http.Request) error {
+	if err := a.h.sessions.SignOut(r.Context()); err != nil {
+		return err
+	}
+	redirect(w, r, "/signin")
+	return nil
+}
+
+func (a *Auth) view(r *http.Request, problem, name string) auth.SignInView {
 	next := r.FormValue("next")
 	if !isLocalPath(next) {
 		next = ""
 	}
-	return auth.SignInView{
+	v := auth.SignInView{
 		Meta:         a.h.meta(r, i18n.T(r.Context(), "signin.title")),
 		KaskoEnabled: a.h.upstreams.Kasko,
 		SandboxURL:   a.h.upstreams.SandboxURL,
 		ErrorKey:     problem,
 		Next:         next,
+		DisplayName:  name,
 	}
+	for _, k := range a.h.upstreams.DemoKeys {
+		v.DemoKeys = append(v.DemoKeys, auth.DemoKey{Key: k.Key, Distributor: k.Distributor, Kind: k.Kind, Mode: k.Mode})
+	}
+	return v
+}
+
+// redirect sends the browser to target after a successful POST: 303 for a
+// plain form, HX-Redirect for htmx (a full navigation, not a swap).
+func redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }

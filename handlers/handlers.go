@@ -4,9 +4,12 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
+	"backoffice/apiclient/kasko"
+	"backoffice/internal/session"
 	"backoffice/views/layout"
 )
 
@@ -23,6 +26,25 @@ type Upstreams struct {
 	// SandboxURL is set when the dashboard runs against the built-in
 	// sandbox: the address of its description (demo credentials).
 	SandboxURL string
+	// DemoKeys, in sandbox mode, are listed on the sign-in page so that a
+	// newcomer can sign in at once.
+	DemoKeys []DemoKey
+}
+
+// DemoKey is a sandbox credential shown on the sign-in page.
+type DemoKey struct {
+	Key         string
+	Distributor string
+	Kind        string // "secret" or "public"
+	Mode        string // "test" or "live"
+}
+
+// PolicyAPI is what the handlers need of the KASKO REST API, bound to one
+// user's key.
+type PolicyAPI interface {
+	ListPolicies(ctx context.Context, p kasko.ListParams) (*kasko.PolicyPage, error)
+	GetPolicy(ctx context.Context, id string) (*kasko.Policy, error)
+	DownloadAsset(ctx context.Context, signedURL string) (*kasko.Download, error)
 }
 
 // Deps are what the handlers need from run.
@@ -30,6 +52,13 @@ type Deps struct {
 	Logger    *slog.Logger
 	Assets    layout.Assets
 	Upstreams Upstreams
+	Sessions  *session.Manager
+	// Kasko binds the KASKO client to a user's key.
+	Kasko func(key string) PolicyAPI
+	// Languages are the UI languages, for the switcher.
+	Languages []string
+	// SortableFields are the fields the upstream policy list sorts by.
+	SortableFields []string
 }
 
 // Handlers groups the resource handlers and their shared dependencies.
@@ -37,9 +66,15 @@ type Handlers struct {
 	log       *slog.Logger
 	assets    layout.Assets
 	upstreams Upstreams
+	sessions  *session.Manager
+	kasko     func(key string) PolicyAPI
+	languages []string
+	sortable  []string
 
-	// Auth serves the sign-in pages.
+	// Auth serves signing in and out.
 	Auth *Auth
+	// Prefs serves the viewer's preferences.
+	Prefs *Prefs
 }
 
 // New builds the handlers.
@@ -47,8 +82,9 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams}
+	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields}
 	h.Auth = &Auth{h: h}
+	h.Prefs = &Prefs{h: h}
 	return h
 }
 
@@ -63,10 +99,16 @@ func (h *Handlers) Wrap(fn Func) http.Handler {
 
 // meta is the frame data every page starts from.
 func (h *Handlers) meta(r *http.Request, title string) layout.PageMeta {
-	return layout.PageMeta{
+	meta := layout.PageMeta{
 		Title:     title,
 		Assets:    h.assets,
 		Sandbox:   h.upstreams.SandboxURL != "",
 		RequestID: RequestID(r.Context()),
+		Languages: h.languages,
+		Path:      returnPath(r),
 	}
+	if u := currentUser(r.Context()); u != nil {
+		meta.User = u.Badge()
+	}
+	return meta
 }

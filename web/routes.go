@@ -20,10 +20,12 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	// Static assets, under content-hashed URLs.
 	mux.Handle("GET /static/", assets)
 
-	// Signing in.
+	// Signing in and out; preferences.
 	mux.Handle("GET /{$}", h.Wrap(h.Auth.Home))
 	mux.Handle("GET /signin", h.Wrap(h.Auth.SignInPage))
 	mux.Handle("POST /signin", h.Wrap(h.Auth.SignIn))
+	mux.Handle("POST /signout", h.Wrap(h.Auth.SignOut))
+	mux.Handle("POST /preferences/language", h.Wrap(h.Prefs.Language))
 
 	// Everything else: 405 where the path exists under another method,
 	// 404 otherwise, both as dashboard pages.

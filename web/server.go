@@ -6,10 +6,12 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"backoffice/handlers"
 	"backoffice/internal/i18n"
+	"backoffice/internal/session"
 	"backoffice/static"
 )
 
@@ -17,6 +19,7 @@ import (
 type Config struct {
 	Logger    *slog.Logger
 	Handlers  *handlers.Handlers
+	Sessions  *session.Manager
 	Assets    *static.Assets
 	Catalog   *i18n.Catalog
 	Upstreams []Upstream
@@ -50,13 +53,33 @@ func New(cfg Config) http.Handler {
 	// 500; security headers are set before any handler can write; the
 	// printer is in the context before the cross-origin check, so that its
 	// refusal page is translated; that check refuses unsafe cross-site
-	// requests before any handler runs.
+	// requests before any handler runs, and before the session is loaded;
+	// the session is loaded last, for the handlers alone (health checks
+	// and assets never touch the store).
 	return chain(mux,
 		requestID,
 		logRequests(cfg.Logger),
 		recoverPanics(cfg.Logger),
 		secureHeaders,
-		cfg.Catalog.Middleware(nil),
+		cfg.Catalog.Middleware(cfg.Handlers.Language),
 		crossOrigin.Handler,
+		skipSessions(cfg.Sessions.LoadAndSave),
 	)
+}
+
+// skipSessions applies the session middleware to pages only: static assets
+// and health checks are served without a session store round trip or a
+// Set-Cookie header on an immutable, cacheable answer.
+func skipSessions(load middleware) middleware {
+	return func(next http.Handler) http.Handler {
+		withSession := load(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := r.URL.Path
+			if strings.HasPrefix(p, static.Prefix) || p == "/healthz" || p == "/readyz" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			withSession.ServeHTTP(w, r)
+		})
+	}
 }

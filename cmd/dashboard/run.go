@@ -12,10 +12,12 @@ import (
 	"os"
 	"time"
 
+	"backoffice/apiclient/kasko"
 	"backoffice/handlers"
 	"backoffice/internal/config"
 	"backoffice/internal/i18n"
 	"backoffice/internal/sandbox"
+	"backoffice/internal/session"
 	"backoffice/static"
 	"backoffice/views/layout"
 	"backoffice/web"
@@ -51,11 +53,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	upstreams := handlers.Upstreams{}
 	if cfg.Sandbox() {
-		base, stopSandbox, err := startSandbox(getenv, log)
+		base, sb, stopSandbox, err := startSandbox(getenv, log)
 		if err != nil {
 			return err
 		}
 		defer stopSandbox()
+		for _, c := range sb.Credentials() {
+			upstreams.DemoKeys = append(upstreams.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
+		}
+		cfg.KaskoSortFields = sandbox.SortableFields()
 		cfg.KaskoAPIURL = base + sandbox.KaskoPrefix
 		cfg.KaskoPushURL = base + sandbox.PushPrefix
 		upstreams.SandboxURL = base + "/_sandbox"
@@ -79,10 +85,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	secret, err := session.LoadSecret(cfg.SessionSecret, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	sessions, err := session.New(session.Config{
+		Store:       cfg.SessionStore,
+		DataDir:     cfg.DataDir,
+		RedisURL:    cfg.RedisURL,
+		IdleTimeout: cfg.SessionIdleTimeout,
+		Lifetime:    cfg.SessionLifetime,
+		Secure:      cfg.CookieSecure,
+		Secret:      secret,
+	})
+	if err != nil {
+		return err
+	}
+	defer sessions.Close()
+	log.Info("sessions", slog.String("store", sessions.StoreName()),
+		slog.Duration("idle_timeout", cfg.SessionIdleTimeout), slog.Duration("lifetime", cfg.SessionLifetime))
+
+	var kaskoFor func(string) handlers.PolicyAPI
+	if cfg.KaskoAPIURL != "" {
+		kc, err := kasko.New(cfg.KaskoAPIURL, kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log),
+			kasko.WithUserAgent("policy-backoffice/"+version))
+		if err != nil {
+			return err
+		}
+		kaskoFor = func(key string) handlers.PolicyAPI { return kc.WithKey(key) }
+	}
+
 	h := handlers.New(handlers.Deps{
 		Logger:    log,
 		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), Favicon: assets.Path("img/favicon.svg")},
 		Upstreams: upstreams,
+		Sessions:  sessions,
+		Kasko:     kaskoFor,
+		Languages: catalog.Languages(),
+
+		SortableFields: cfg.KaskoSortFields,
 	})
 	var probes []web.Upstream
 	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {
@@ -93,6 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	root := web.New(web.Config{
 		Logger:       log,
 		Handlers:     h,
+		Sessions:     sessions,
 		Assets:       assets,
 		Catalog:      catalog,
 		Upstreams:    probes,
@@ -138,26 +180,26 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Log
 
 // startSandbox serves the sandbox on a loopback port of its own, so that
 // the dashboard talks to it over real HTTP exactly as to a real upstream.
-func startSandbox(getenv func(string) string, log *slog.Logger) (base string, stop func(), err error) {
+func startSandbox(getenv func(string) string, log *slog.Logger) (base string, sb *sandbox.Sandbox, stop func(), err error) {
 	opts, err := sandbox.OptionsFromEnv(getenv)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, fmt.Errorf("sandbox: %w", err)
+		return "", nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	base = "http://" + ln.Addr().String()
 	opts.BaseURL = base
 	opts.Logger = log.With(slog.String("component", "sandbox"))
-	sb, err := sandbox.New(opts)
+	sb, err = sandbox.New(opts)
 	if err != nil {
 		ln.Close()
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return base, func() {
+	return base, sb, func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)

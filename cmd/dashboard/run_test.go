@@ -5,18 +5,23 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"backoffice/internal/sandbox"
 )
 
 // started is a dashboard that run serves in the background.
 type started struct {
-	url  string
-	logs *logBuffer
-	stop func() error
+	url     string
+	dataDir string
+	logs    *logBuffer
+	stop    func() error
 }
 
 // logBuffer collects run's output while tests read it.
@@ -43,7 +48,7 @@ var listeningLine = regexp.MustCompile(`msg="dashboard listening" url=(http://\S
 // until /healthz answers.
 func startDashboard(t *testing.T, env map[string]string) *started {
 	t.Helper()
-	full := map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(), "SANDBOX_CANCEL_DELAY": "200ms"}
+	full := map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(), "SANDBOX_CANCEL_DELAY": "200ms", "SANDBOX_POLICIES": "300"}
 	for k, v := range env {
 		full[k] = v
 	}
@@ -65,7 +70,7 @@ func startDashboard(t *testing.T, env map[string]string) *started {
 			}
 		}
 	}()
-	s := &started{logs: logs}
+	s := &started{logs: logs, dataDir: full["DATA_DIR"]}
 	var once sync.Once
 	var runErr error
 	s.stop = func() error {
@@ -126,8 +131,17 @@ func TestRunSandboxMode(t *testing.T) {
 		t.Errorf("/readyz = %d %s", status, body)
 	}
 	status, body := getBody(t, d.url+"/signin")
-	if status != http.StatusOK || !strings.Contains(body, "/_sandbox") {
-		t.Errorf("/signin = %d, sandbox note missing", status)
+	if status != http.StatusOK || !strings.Contains(body, sandbox.KeyASecretTest) {
+		t.Errorf("/signin = %d, demo keys missing", status)
+	}
+	// Sessions default to SQLite in DATA_DIR, with a generated secret.
+	for _, name := range []string{"sessions.db", "session.secret"} {
+		if _, err := os.Stat(filepath.Join(d.dataDir, name)); err != nil {
+			t.Errorf("DATA_DIR lacks %s: %v", name, err)
+		}
+	}
+	if !strings.Contains(logs, "store=sqlite") {
+		t.Errorf("start-up log does not name the session store:\n%s", logs)
 	}
 	// The sandbox the log points to answers with the demo credentials.
 	m := regexp.MustCompile(`demo_credentials=(\S+)`).FindStringSubmatch(logs)

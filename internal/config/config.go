@@ -29,6 +29,25 @@ type Config struct {
 	// (LOG_FORMAT: text or json).
 	LogLevel  slog.Level
 	LogFormat string
+
+	// SessionStore is sqlite (default), redis or memory (SESSION_STORE);
+	// RedisURL (REDIS_URL) is required for redis.
+	SessionStore string
+	RedisURL     string
+	// SessionIdleTimeout (SESSION_IDLE_TIMEOUT, default 30m) and
+	// SessionLifetime (SESSION_LIFETIME, default 12h).
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
+	// SessionSecret (SESSION_SECRET) seals credentials in the session store;
+	// empty = generated once and kept in DataDir.
+	SessionSecret string
+	// KaskoSortFields are the fields the KASKO list endpoint sorts by
+	// (KASKO_SORT_FIELDS, comma list; default created_at, the one field the
+	// upstream documents). Sandbox mode uses the sandbox's own list.
+	KaskoSortFields []string
+	// CookieSecure forces Secure __Host- cookies (COOKIE_SECURE=true), for
+	// a dashboard behind a TLS-terminating proxy.
+	CookieSecure bool
 }
 
 // Sandbox reports whether no upstream is configured, in which case the
@@ -44,6 +63,12 @@ func Load(getenv func(string) string) (Config, error) {
 		DataDir:         or(getenv("DATA_DIR"), "./var"),
 		UpstreamTimeout: 10 * time.Second,
 		LogFormat:       or(strings.ToLower(getenv("LOG_FORMAT")), "text"),
+
+		SessionStore:       or(strings.ToLower(getenv("SESSION_STORE")), "sqlite"),
+		RedisURL:           getenv("REDIS_URL"),
+		SessionIdleTimeout: 30 * time.Minute,
+		SessionLifetime:    12 * time.Hour,
+		SessionSecret:      getenv("SESSION_SECRET"),
 	}
 	var problems []string
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -67,13 +92,55 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		*u.dst = strings.TrimRight(v, "/")
 	}
-	if v := getenv("UPSTREAM_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			problems = append(problems, fmt.Sprintf("UPSTREAM_TIMEOUT %q: want a positive duration such as 10s", v))
-		} else {
-			c.UpstreamTimeout = d
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"UPSTREAM_TIMEOUT", &c.UpstreamTimeout},
+		{"SESSION_IDLE_TIMEOUT", &c.SessionIdleTimeout},
+		{"SESSION_LIFETIME", &c.SessionLifetime},
+	} {
+		v := getenv(d.name)
+		if v == "" {
+			continue
 		}
+		parsed, err := time.ParseDuration(v)
+		if err != nil || parsed <= 0 {
+			problems = append(problems, fmt.Sprintf("%s %q: want a positive duration such as 10s or 30m", d.name, v))
+			continue
+		}
+		*d.dst = parsed
+	}
+	c.KaskoSortFields = []string{"created_at"}
+	if v := getenv("KASKO_SORT_FIELDS"); v != "" {
+		c.KaskoSortFields = nil
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" || strings.ContainsAny(f, "-+ ") {
+				problems = append(problems, fmt.Sprintf("KASKO_SORT_FIELDS %q: want field names separated by commas", v))
+				break
+			}
+			c.KaskoSortFields = append(c.KaskoSortFields, f)
+		}
+	}
+	switch c.SessionStore {
+	case "sqlite", "memory":
+	case "redis":
+		if c.RedisURL == "" {
+			problems = append(problems, "REDIS_URL: required with SESSION_STORE=redis")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("SESSION_STORE %q: want sqlite, redis or memory", c.SessionStore))
+	}
+	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
+		problems = append(problems, "SESSION_SECRET: at least 32 characters")
+	}
+	switch v := strings.ToLower(getenv("COOKIE_SECURE")); v {
+	case "", "false", "0":
+	case "true", "1":
+		c.CookieSecure = true
+	default:
+		problems = append(problems, fmt.Sprintf("COOKIE_SECURE %q: want true or false", v))
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -95,7 +162,7 @@ func checkBaseURL(v string) error {
 		return fmt.Errorf("%q is not an http(s) base URL", v)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return fmt.Errorf("%q: a base URL carries no query, fragment or credentials", u.Redacted())
+		return fmt.Errorf("%s://%s%s: a base URL carries no query, fragment or credentials", u.Scheme, u.Host, u.Path)
 	}
 	return nil
 }

@@ -19,7 +19,9 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./var" || c.UpstreamTimeout != 10*time.Second ||
-		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || !c.Sandbox() {
+		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || !c.Sandbox() ||
+		c.SessionStore != "sqlite" || c.SessionIdleTimeout != 30*time.Minute || c.SessionLifetime != 12*time.Hour ||
+		c.CookieSecure || c.SessionSecret != "" || c.RedisURL != "" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -32,6 +34,10 @@ func TestLoadUpstreams(t *testing.T) {
 		"LOG_FORMAT":       "JSON",
 		"ADDR":             ":9000",
 		"DATA_DIR":         "/data",
+		"SESSION_STORE":    "redis",
+		"REDIS_URL":        "redis://127.0.0.1:6379/0",
+		"SESSION_LIFETIME": "8h",
+		"COOKIE_SECURE":    "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,8 @@ func TestLoadUpstreams(t *testing.T) {
 		t.Errorf("unset upstreams should stay empty: %+v", c)
 	}
 	if c.UpstreamTimeout != 3*time.Second || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" ||
-		c.Addr != ":9000" || c.DataDir != "/data" {
+		c.Addr != ":9000" || c.DataDir != "/data" || c.SessionStore != "redis" || c.RedisURL != "redis://127.0.0.1:6379/0" ||
+		c.SessionLifetime != 8*time.Hour || !c.CookieSecure {
 		t.Errorf("got %+v", c)
 	}
 }
@@ -63,6 +70,12 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"negative timeout", "UPSTREAM_TIMEOUT", "-1s"},
 		{"bad level", "LOG_LEVEL", "loud"},
 		{"bad format", "LOG_FORMAT", "xml"},
+		{"bad store", "SESSION_STORE", "mongo"},
+		{"redis without url", "SESSION_STORE", "redis"},
+		{"bad idle timeout", "SESSION_IDLE_TIMEOUT", "0s"},
+		{"bad lifetime", "SESSION_LIFETIME", "forever"},
+		{"short secret", "SESSION_SECRET", "tooshort"},
+		{"bad cookie flag", "COOKIE_SECURE", "maybe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +83,7 @@ func TestLoadRejectsBadValues(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load accepted %s=%q", tt.key, tt.value)
 			}
-			if !strings.Contains(err.Error(), tt.key) {
+			if !strings.Contains(err.Error(), tt.key) && !(tt.key == "SESSION_STORE" && strings.Contains(err.Error(), "REDIS_URL")) {
 				t.Errorf("error %q does not name %s", err, tt.key)
 			}
 			if strings.Contains(err.Error(), "pw@") {

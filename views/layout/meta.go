@@ -12,6 +12,25 @@ type PageMeta struct {
 	Sandbox bool
 	// RequestID is shown on error pages and alerts for support.
 	RequestID string
+	// User is the signed-in user; nil on public pages.
+	User *UserBadge
+	// Nav is the current section ("policies"), marked in the navigation.
+	Nav string
+	// Path is the current page, where the language switcher returns to.
+	Path string
+	// Languages are the UI languages offered by the switcher.
+	Languages []string
+}
+
+// UserBadge is what the header shows of the signed-in user.
+type UserBadge struct {
+	DisplayName string
+	// MaskedKey is the key as "sk_test_…4f2a".
+	MaskedKey string
+	// Role is "staff" or "readonly".
+	Role string
+	// Mode is "test" or "live": the header band's colour.
+	Mode string
 }
 
 // Assets are hashed static URLs, resolved by the handler so that

@@ -1,0 +1,183 @@
+// Package webtest serves the whole dashboard (real handlers, middleware,
+// sessions in memory) in front of a sandbox upstream on loopback, for
+// handler tests that speak HTTP and parse HTML.
+package webtest
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"backoffice/apiclient/kasko"
+	"backoffice/handlers"
+	"backoffice/internal/i18n"
+	"backoffice/internal/sandbox"
+	"backoffice/internal/sandbox/sandboxtest"
+	"backoffice/internal/session"
+	"backoffice/static"
+	"backoffice/views/layout"
+	"backoffice/web"
+)
+
+// Options adjust the dashboard under test.
+type Options struct {
+	// Sandbox options for the upstream (Policies 0 means the default 2500).
+	Sandbox sandbox.Options
+	// Upstreams overrides which features are on; zero value: KASKO and
+	// push on, in sandbox mode, with the demo keys listed.
+	Upstreams *handlers.Upstreams
+	// UpstreamTimeout bounds client calls (default 2s).
+	UpstreamTimeout time.Duration
+	// IdleTimeout of sessions (default 30m).
+	IdleTimeout time.Duration
+}
+
+// Server is a running dashboard and its upstream.
+type Server struct {
+	URL      string
+	Upstream *sandboxtest.Server
+	Sessions *session.Manager
+}
+
+// NewServer starts the dashboard and its sandbox; both stop with the test.
+func NewServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	up := sandboxtest.Start(t, opts.Sandbox)
+	timeout := opts.UpstreamTimeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	kc, err := kasko.New(up.KaskoURL, kasko.WithTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := session.New(session.Config{Store: "memory", Secret: []byte("webtest-secret-webtest-secret-32"), IdleTimeout: opts.IdleTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sessions.Close() })
+	assets, err := static.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := handlers.Upstreams{Kasko: true, Push: true, SandboxURL: up.URL + "/_sandbox"}
+	for _, c := range up.Sandbox.Credentials() {
+		ups.DemoKeys = append(ups.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
+	}
+	if opts.Upstreams != nil {
+		ups = *opts.Upstreams
+	}
+	h := handlers.New(handlers.Deps{
+		Assets:         layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), Favicon: assets.Path("img/favicon.svg")},
+		Upstreams:      ups,
+		Sessions:       sessions,
+		Kasko:          func(key string) handlers.PolicyAPI { return kc.WithKey(key) },
+		Languages:      catalog.Languages(),
+		SortableFields: sandbox.SortableFields(),
+	})
+	srv := httptest.NewServer(web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog}))
+	t.Cleanup(srv.Close)
+	return &Server{URL: srv.URL, Upstream: up, Sessions: sessions}
+}
+
+// Response is an answer, with its HTML parsed when it is HTML.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+	Doc    *goquery.Document
+}
+
+// Browser is a cookie-keeping client that does not follow redirects, so
+// tests see each 303 and its Location.
+type Browser struct {
+	t      testing.TB
+	srv    *Server
+	client *http.Client
+	// Header is sent with every request (e.g. Accept-Language).
+	Header http.Header
+}
+
+// NewBrowser returns a fresh client with an empty cookie jar.
+func (s *Server) NewBrowser(t testing.TB) *Browser {
+	jar, _ := cookiejar.New(nil)
+	return &Browser{t: t, srv: s, Header: http.Header{}, client: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// Do sends req with the browser's headers and cookies.
+func (b *Browser) Do(req *http.Request) Response {
+	b.t.Helper()
+	for k, v := range b.Header {
+		req.Header[k] = v
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		r.Doc, err = goquery.NewDocumentFromReader(strings.NewReader(r.Body))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// Get fetches path (relative to the dashboard); extra headers as pairs.
+func (b *Browser) Get(path string, header ...string) Response {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, b.srv.URL+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return b.Do(req)
+}
+
+// Post submits a form to path as the dashboard's own page would
+// (same-origin), with extra headers as pairs.
+func (b *Browser) Post(path string, form url.Values, header ...string) Response {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, b.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return b.Do(req)
+}
+
+// SignIn signs the browser in with key and fails the test unless it works.
+func (b *Browser) SignIn(key string) {
+	b.t.Helper()
+	r := b.Post("/signin", url.Values{"key": {key}})
+	if r.Status != http.StatusSeeOther {
+		b.t.Fatalf("sign-in with %s… = %d, want 303\n%.500s", key[:8], r.Status, r.Body)
+	}
+}
