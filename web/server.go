@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzhttp"
+
 	"backoffice/handlers"
 	"backoffice/internal/i18n"
 	"backoffice/internal/session"
@@ -28,7 +30,7 @@ type Config struct {
 }
 
 // New returns the dashboard's root handler.
-func New(cfg Config) http.Handler {
+func New(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -45,12 +47,19 @@ func New(cfg Config) http.Handler {
 		},
 	}
 	mux := routes(cfg.Handlers, cfg.Assets, hc)
+	// Pages and JSON are compressed on the fly; static assets carry their
+	// own precompressed bodies and PDFs do not shrink.
+	compress, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.ContentTypes([]string{"text/html", "application/json"}))
+	if err != nil {
+		return nil, err
+	}
 	crossOrigin := http.NewCrossOriginProtection()
 	crossOrigin.SetDenyHandler(cfg.Handlers.Wrap(cfg.Handlers.CrossOriginDenied))
 
 	// Order, outermost first: the request id exists before anything logs;
 	// the access log sees the final status, including a recovered panic's
-	// 500; security headers are set before any handler can write; the
+	// 500; compression wraps everything a handler writes; security headers
+	// are set before any handler can write; the
 	// printer is in the context before the cross-origin check, so that its
 	// refusal page is translated; that check refuses unsafe cross-site
 	// requests before any handler runs, and before the session is loaded;
@@ -60,11 +69,12 @@ func New(cfg Config) http.Handler {
 		requestID,
 		logRequests(cfg.Logger),
 		recoverPanics(cfg.Logger),
+		func(h http.Handler) http.Handler { return compress(h) },
 		secureHeaders,
 		cfg.Catalog.Middleware(cfg.Handlers.Language),
 		crossOrigin.Handler,
 		skipSessions(cfg.Sessions.LoadAndSave),
-	)
+	), nil
 }
 
 // skipSessions applies the session middleware to pages only: static assets

@@ -49,7 +49,11 @@ func newServer(t *testing.T, up handlers.Upstreams, probes ...web.Upstream) *htt
 			return nil
 		},
 	})
-	srv := httptest.NewServer(web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog, Upstreams: probes}))
+	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog, Upstreams: probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -357,5 +361,36 @@ func TestStaticAssets(t *testing.T) {
 	}
 	if r := get(t, srv.URL+"/static/000000000000/js/nope.js", nil); r.status != http.StatusNotFound {
 		t.Errorf("unknown asset = %d, want 404", r.status)
+	}
+}
+
+func TestPagesAreCompressed(t *testing.T) {
+	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/signin", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Accept-Encoding") {
+		t.Fatalf("Content-Encoding %q, Vary %q", resp.Header.Get("Content-Encoding"), resp.Header.Values("Vary"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Find("form#key-form").Length() != 1 {
+		t.Error("the decompressed page lacks the sign-in form")
+	}
+	// Static assets and health checks never open a session.
+	for _, path := range []string{"/healthz", doc.Find(`link[rel="stylesheet"]`).AttrOr("href", "")} {
+		if r := get(t, srv.URL+path, nil); r.header.Get("Set-Cookie") != "" {
+			t.Errorf("%s sets a cookie: %q", path, r.header.Get("Set-Cookie"))
+		}
 	}
 }

@@ -131,7 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			probes = append(probes, u)
 		}
 	}
-	root := web.New(web.Config{
+	root, err := web.New(web.Config{
 		Logger:       log,
 		Handlers:     h,
 		Sessions:     sessions,
@@ -140,6 +140,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Upstreams:    probes,
 		ProbeTimeout: min(cfg.UpstreamTimeout, 5*time.Second),
 	})
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

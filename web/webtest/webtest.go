@@ -86,7 +86,11 @@ func NewServer(t testing.TB, opts Options) *Server {
 		Languages:      catalog.Languages(),
 		SortableFields: sandbox.SortableFields(),
 	})
-	srv := httptest.NewServer(web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog}))
+	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
 	return &Server{URL: srv.URL, Upstream: up, Sessions: sessions}
 }
