@@ -59,6 +59,10 @@ type Deps struct {
 	Languages []string
 	// SortableFields are the fields the upstream policy list sorts by.
 	SortableFields []string
+	// ProductNames maps a KASKO product_id to its display name: the v2
+	// policy object carries only the id, and distributors know their
+	// products (KASKO_PRODUCTS; the sandbox's own list in sandbox mode).
+	ProductNames map[string]string
 }
 
 // Handlers groups the resource handlers and their shared dependencies.
@@ -70,6 +74,7 @@ type Handlers struct {
 	kasko     func(key string) PolicyAPI
 	languages []string
 	sortable  []string
+	products  map[string]string
 
 	// Auth serves signing in and out.
 	Auth *Auth
@@ -82,7 +87,7 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields}
+	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames}
 	h.Auth = &Auth{h: h}
 	h.Prefs = &Prefs{h: h}
 	return h

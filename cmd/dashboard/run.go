@@ -62,6 +62,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			upstreams.DemoKeys = append(upstreams.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
 		}
 		cfg.KaskoSortFields = sandbox.SortableFields()
+		cfg.KaskoProducts = map[string]string{}
+		for _, p := range sb.Products() {
+			cfg.KaskoProducts[p.ProductID] = p.Name
+		}
 		cfg.KaskoAPIURL = base + sandbox.KaskoPrefix
 		cfg.KaskoPushURL = base + sandbox.PushPrefix
 		upstreams.SandboxURL = base + "/_sandbox"
@@ -124,6 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Languages: catalog.Languages(),
 
 		SortableFields: cfg.KaskoSortFields,
+		ProductNames:   cfg.KaskoProducts,
 	})
 	var probes []web.Upstream
 	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {

@@ -45,6 +45,9 @@ type Config struct {
 	// (KASKO_SORT_FIELDS, comma list; default created_at, the one field the
 	// upstream documents). Sandbox mode uses the sandbox's own list.
 	KaskoSortFields []string
+	// KaskoProducts maps product ids to display names (KASKO_PRODUCTS,
+	// "pr_…=Home contents,pr_…=Bike theft").
+	KaskoProducts map[string]string
 	// CookieSecure forces Secure __Host- cookies (COOKIE_SECURE=true), for
 	// a dashboard behind a TLS-terminating proxy.
 	CookieSecure bool
@@ -121,6 +124,18 @@ func Load(getenv func(string) string) (Config, error) {
 				break
 			}
 			c.KaskoSortFields = append(c.KaskoSortFields, f)
+		}
+	}
+	if v := getenv("KASKO_PRODUCTS"); v != "" {
+		c.KaskoProducts = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			id, name, ok := strings.Cut(pair, "=")
+			id, name = strings.TrimSpace(id), strings.TrimSpace(name)
+			if !ok || id == "" || name == "" {
+				problems = append(problems, fmt.Sprintf("KASKO_PRODUCTS: %q is not product_id=Name", pair))
+				break
+			}
+			c.KaskoProducts[id] = name
 		}
 	}
 	switch c.SessionStore {

@@ -28,16 +28,18 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadUpstreams(t *testing.T) {
 	c, err := config.Load(env(map[string]string{
-		"KASKO_API_URL":    "https://api.eu1.kaskocloud.com/",
-		"UPSTREAM_TIMEOUT": "3s",
-		"LOG_LEVEL":        "debug",
-		"LOG_FORMAT":       "JSON",
-		"ADDR":             ":9000",
-		"DATA_DIR":         "/data",
-		"SESSION_STORE":    "redis",
-		"REDIS_URL":        "redis://127.0.0.1:6379/0",
-		"SESSION_LIFETIME": "8h",
-		"COOKIE_SECURE":    "true",
+		"KASKO_API_URL":     "https://api.eu1.kaskocloud.com/",
+		"UPSTREAM_TIMEOUT":  "3s",
+		"LOG_LEVEL":         "debug",
+		"LOG_FORMAT":        "JSON",
+		"ADDR":              ":9000",
+		"DATA_DIR":          "/data",
+		"SESSION_STORE":     "redis",
+		"REDIS_URL":         "redis://127.0.0.1:6379/0",
+		"SESSION_LIFETIME":  "8h",
+		"COOKIE_SECURE":     "true",
+		"KASKO_PRODUCTS":    "pr_a=Home contents, pr_b = Bike theft",
+		"KASKO_SORT_FIELDS": "created_at,last_name",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +55,9 @@ func TestLoadUpstreams(t *testing.T) {
 	}
 	if c.UpstreamTimeout != 3*time.Second || c.LogLevel != slog.LevelDebug || c.LogFormat != "json" ||
 		c.Addr != ":9000" || c.DataDir != "/data" || c.SessionStore != "redis" || c.RedisURL != "redis://127.0.0.1:6379/0" ||
-		c.SessionLifetime != 8*time.Hour || !c.CookieSecure {
+		c.SessionLifetime != 8*time.Hour || !c.CookieSecure ||
+		c.KaskoProducts["pr_a"] != "Home contents" || c.KaskoProducts["pr_b"] != "Bike theft" || len(c.KaskoProducts) != 2 ||
+		strings.Join(c.KaskoSortFields, ",") != "created_at,last_name" {
 		t.Errorf("got %+v", c)
 	}
 }
@@ -76,6 +80,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"bad lifetime", "SESSION_LIFETIME", "forever"},
 		{"short secret", "SESSION_SECRET", "tooshort"},
 		{"bad cookie flag", "COOKIE_SECURE", "maybe"},
+		{"bad products", "KASKO_PRODUCTS", "pr_1"},
+		{"bad sort fields", "KASKO_SORT_FIELDS", "-created_at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

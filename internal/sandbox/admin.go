@@ -38,6 +38,7 @@ type infoJSON struct {
 	AssetsURL      string        `json:"assets_url"`
 	Credentials    []Credential  `json:"credentials"`
 	SortableFields []string      `json:"sortable_fields"`
+	Products       []Product     `json:"products"`
 	Faults         faultsJSON    `json:"faults"`
 	PushVariantID  string        `json:"push_variant_id"`
 	Fixtures       []fixtureJSON `json:"fixtures"`
@@ -56,6 +57,7 @@ func (s *Sandbox) handleInfo(c *call) reply {
 		AssetsURL:      c.base + AssetPrefix,
 		Credentials:    s.Credentials(),
 		SortableFields: SortableFields(),
+		Products:       s.Products(),
 		Faults:         toFaultsJSON(s.Faults()),
 		PushVariantID:  ARAGVariantID,
 		Fixtures: []fixtureJSON{

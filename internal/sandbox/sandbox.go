@@ -250,6 +250,25 @@ func (s *Sandbox) Credentials() []Credential {
 	return out
 }
 
+// Product is one seeded insurance product as a distributor's
+// configuration knows it: the v2 policy object carries only product_id.
+type Product struct {
+	ProductID string `json:"product_id"`
+	Name      string `json:"name"`
+	Currency  string `json:"currency"`
+	TimeZone  string `json:"time_zone"`
+}
+
+// Products lists the seeded products.
+func (s *Sandbox) Products() []Product {
+	out := make([]Product, 0, len(s.prods))
+	for i := range s.prods {
+		p := &s.prods[i]
+		out = append(out, Product{ProductID: p.productID, Name: p.name, Currency: p.currency, TimeZone: p.zoneName})
+	}
+	return out
+}
+
 // reply is a complete answer, built before anything is written so that
 // faults can replace it and panics can still become a clean 500.
 type reply struct {

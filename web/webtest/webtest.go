@@ -85,6 +85,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 		Kasko:          func(key string) handlers.PolicyAPI { return kc.WithKey(key) },
 		Languages:      catalog.Languages(),
 		SortableFields: sandbox.SortableFields(),
+		ProductNames:   productNames(up.Sandbox.Products()),
 	})
 	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog})
 	if err != nil {
@@ -184,4 +185,12 @@ func (b *Browser) SignIn(key string) {
 	if r.Status != http.StatusSeeOther {
 		b.t.Fatalf("sign-in with %s… = %d, want 303\n%.500s", key[:8], r.Status, r.Body)
 	}
+}
+
+func productNames(products []sandbox.Product) map[string]string {
+	names := make(map[string]string, len(products))
+	for _, p := range products {
+		names[p.ProductID] = p.Name
+	}
+	return names
 }
