@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"backoffice/apiclient/kasko"
+	"backoffice/internal/format"
 	"backoffice/internal/session"
 	"backoffice/views/layout"
 )
@@ -80,6 +81,8 @@ type Handlers struct {
 	Auth *Auth
 	// Prefs serves the viewer's preferences.
 	Prefs *Prefs
+	// Policies serves the policy list and detail.
+	Policies *Policies
 }
 
 // New builds the handlers.
@@ -90,6 +93,7 @@ func New(d Deps) *Handlers {
 	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames}
 	h.Auth = &Auth{h: h}
 	h.Prefs = &Prefs{h: h}
+	h.Policies = &Policies{h: h, zones: format.NewZones()}
 	return h
 }
 

@@ -27,6 +27,12 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("POST /signout", h.Wrap(h.Auth.SignOut))
 	mux.Handle("POST /preferences/language", h.Wrap(h.Prefs.Language))
 
+	// Policy pages.
+	mux.Handle("GET /policies", h.Wrap(h.SignedIn(h.Policies.List)))
+	mux.Handle("GET /policies/find", h.Wrap(h.SignedIn(h.Policies.Find)))
+	mux.Handle("GET /policies/{id}", h.Wrap(h.SignedIn(h.Policies.Show)))
+	mux.Handle("GET /policies/{id}/documents/{kind}/{index}", h.Wrap(h.SignedIn(h.Policies.Document)))
+
 	// Everything else: 405 where the path exists under another method,
 	// 404 otherwise, both as dashboard pages.
 	mux.Handle("/", fallback(mux, h))

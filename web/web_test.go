@@ -40,7 +40,7 @@ func newServer(t *testing.T, up handlers.Upstreams, probes ...web.Upstream) *htt
 	}
 	t.Cleanup(func() { sessions.Close() })
 	h := handlers.New(handlers.Deps{
-		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), Favicon: assets.Path("img/favicon.svg")},
+		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), App: assets.Path("js/app.js"), Favicon: assets.Path("img/favicon.svg")},
 		Upstreams: up,
 		Sessions:  sessions,
 		Languages: catalog.Languages(),

@@ -28,7 +28,7 @@ func TestBrowserSignInOutAndLanguage(t *testing.T) {
 	if loc := browsertest.Get(t, b, chromedp.Location()); loc != d.url+"/policies" {
 		t.Errorf("after sign-in the browser is at %q, want /policies", loc)
 	}
-	if role := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="user-role"]`))); role != "Staff" {
+	if role := browsertest.Get(t, b, chromedp.TextContent(chromedp.CSS(`[data-testid="user-role"]`))); role != "Staff" {
 		t.Errorf("role = %q, want Staff", role)
 	}
 	if key := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="user-key"]`))); key != "sk_test_…PSIA" {
@@ -48,7 +48,7 @@ func TestBrowserSignInOutAndLanguage(t *testing.T) {
 		chromedp.Submit(chromedp.CSS("#lang-select")),
 		chromedp.WaitVisible(chromedp.CSS(`html[lang="de"]`)),
 	)
-	if role := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="user-role"]`))); role != "Kundenservice" {
+	if role := browsertest.Get(t, b, chromedp.TextContent(chromedp.CSS(`[data-testid="user-role"]`))); role != "Kundenservice" {
 		t.Errorf("German role = %q, want Kundenservice", role)
 	}
 
@@ -74,7 +74,7 @@ func TestBrowserSignInOutAndLanguage(t *testing.T) {
 	if loc := browsertest.Get(t, b, chromedp.Location()); loc != d.url+"/policies?sort=-created_at" {
 		t.Errorf("after signing in again the browser is at %q, want the page it asked for", loc)
 	}
-	if role := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="user-role"]`))); role != "Nur lesen" {
+	if role := browsertest.Get(t, b, chromedp.TextContent(chromedp.CSS(`[data-testid="user-role"]`))); role != "Nur lesen" {
 		t.Errorf("public key role = %q, want Nur lesen", role)
 	}
 	if p := b.ProblemsExcept(); len(p) > 0 {

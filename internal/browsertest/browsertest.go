@@ -129,3 +129,20 @@ func Get[T any](t *testing.T, b *Browser, a chromedp.Action[T]) T {
 	}
 	return v
 }
+
+// WaitReady waits until the page has loaded and htmx has wired it up.
+// Scripts are deferred, so an element can be visible before its links
+// are enhanced; a click then would leave the page instead of swapping.
+func (b *Browser) WaitReady(t *testing.T) {
+	t.Helper()
+	Get(t, b, chromedp.Poll[bool](`document.readyState === "complete" && !!window.htmx`, chromedp.WithPollingTimeout(15*time.Second)))
+}
+
+// WaitSettled waits until htmx has finished every request, swap and
+// settle, and has wired up the links it swapped in. A click on a link
+// that htmx has not processed yet is an ordinary navigation.
+func (b *Browser) WaitSettled(t *testing.T) {
+	t.Helper()
+	Get(t, b, chromedp.Poll[bool](`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added') &&
+		[...document.querySelectorAll('[hx-get], [hx-post]')].every(e => e['htmx-internal-data'])`, chromedp.WithPollingTimeout(15*time.Second)))
+}

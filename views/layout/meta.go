@@ -38,5 +38,6 @@ type UserBadge struct {
 type Assets struct {
 	CSS     string
 	HTMX    string
+	App     string
 	Favicon string
 }

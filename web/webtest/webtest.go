@@ -79,7 +79,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 		ups = *opts.Upstreams
 	}
 	h := handlers.New(handlers.Deps{
-		Assets:         layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), Favicon: assets.Path("img/favicon.svg")},
+		Assets:         layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), App: assets.Path("js/app.js"), Favicon: assets.Path("img/favicon.svg")},
 		Upstreams:      ups,
 		Sessions:       sessions,
 		Kasko:          func(key string) handlers.PolicyAPI { return kc.WithKey(key) },
