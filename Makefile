@@ -62,8 +62,8 @@ test: check-generate lint ## Run every test (browser tests need chromium; .ci/ru
 	fi; rm -f $$skiplog; exit $$status
 
 .PHONY: bench
-bench: ## Run the benchmarks (sandbox list serving)
-	go test -run '^$$' -bench . -benchmem ./internal/sandbox/
+bench: ## Run the benchmarks (sandbox list serving, list page render, dashboard/upstream latency ratio)
+	go test -run '^$$' -bench . -benchmem ./internal/sandbox/ ./views/policies/ ./web/
 
 .PHONY: docker
 docker: ## Build the container image (needs a Docker engine)

@@ -48,9 +48,8 @@ func (a *Auth) SignInPage(w http.ResponseWriter, r *http.Request) error {
 // leaves the server, then one cheap upstream call (a one-item list) proves
 // the key works. The key is never written back into the page.
 func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		return &Error{Status: http.StatusBadRequest, MessageKey: "error.bad_request", Err: err}
+	if err := parseForm(w, r); err != nil {
+		return err
 	}
 	if !a.h.upstreams.Kasko {
 		return errNotFound

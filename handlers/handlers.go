@@ -76,6 +76,7 @@ type Handlers struct {
 	languages []string
 	sortable  []string
 	products  map[string]string
+	zones     *format.Zones
 
 	// Auth serves signing in and out.
 	Auth *Auth
@@ -90,10 +91,10 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames}
+	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames, zones: format.NewZones()}
 	h.Auth = &Auth{h: h}
 	h.Prefs = &Prefs{h: h}
-	h.Policies = &Policies{h: h, zones: format.NewZones()}
+	h.Policies = &Policies{h: h}
 	return h
 }
 
@@ -118,6 +119,8 @@ func (h *Handlers) meta(r *http.Request, title string) layout.PageMeta {
 	}
 	if u := currentUser(r.Context()); u != nil {
 		meta.User = u.Badge()
+		prefs := h.sessions.Preferences(r)
+		meta.Times, meta.ViewerZone = prefs.Times, prefs.ViewerZone
 	}
 	return meta
 }

@@ -1,10 +1,11 @@
 package handlers
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,8 +24,7 @@ import (
 
 // Policies serves the policy list and the policy detail.
 type Policies struct {
-	h     *Handlers
-	zones *format.Zones
+	h *Handlers
 }
 
 // defaultSort is the upstream's documented default order.
@@ -155,8 +155,10 @@ func (p *Policies) load(r *http.Request, st listState) (policies.ListView, error
 		params.Offset, params.OffsetPolicyID = 0, st.After
 	}
 	page, err := p.h.kasko(user.Key).ListPolicies(ctx, params)
-	if err != nil && st.After != "" && errors.Is(err, apiclient.ErrBadRequest) {
-		// The cursor row is gone (or never existed): fall back to the offset.
+	staleCursor := err == nil && st.After != "" && len(page.Policies) == 0 && page.Meta.Total > 0
+	if st.After != "" && (staleCursor || err != nil && errors.Is(err, apiclient.ErrBadRequest)) {
+		// The cursor row is gone, never existed, or was the last one (an
+		// old bookmark): fall back to the offset.
 		st.After = ""
 		params.Offset, params.OffsetPolicyID = (st.Page-1)*st.Size, ""
 		page, err = p.h.kasko(user.Key).ListPolicies(ctx, params)
@@ -192,8 +194,12 @@ func (p *Policies) load(r *http.Request, st listState) (policies.ListView, error
 		}
 		t.Columns = append(t.Columns, col)
 	}
+	clk := p.clock(p.h.sessions.Preferences(r))
+	if clk.viewer {
+		t.ViewerZone, _ = clk.zones("")
+	}
 	for i := range page.Policies {
-		t.Rows = append(t.Rows, p.row(f, &page.Policies[i]))
+		t.Rows = append(t.Rows, p.row(f, clk, &page.Policies[i]))
 	}
 	for _, size := range []int{10, 20, 50, 100} {
 		t.Sizes = append(t.Sizes, policies.SizeOption{Size: size, Current: size == st.Size,
@@ -235,7 +241,33 @@ func pager(st listState, count int, rows []kasko.Policy) policies.Pager {
 	return pg
 }
 
-func (p *Policies) row(f *format.Formatter, pol *kasko.Policy) policies.Row {
+// clock is where a viewer wants times shown: each policy's own zone (the
+// default), or their own zone.
+type clock struct {
+	viewer bool
+	// viewerZone is the viewer's IANA zone; "" when their browser has not
+	// told us yet.
+	viewerZone string
+}
+
+func (p *Policies) clock(prefs session.Prefs) clock {
+	return clock{viewer: prefs.Times == "viewer", viewerZone: prefs.ViewerZone}
+}
+
+// zones returns the zone to show a policy's times in, and the zone to show
+// beside it ("" for none).
+func (c clock) zones(policyZone string) (show, other string) {
+	show, other = policyZone, c.viewerZone
+	if c.viewer {
+		show, other = cmp.Or(c.viewerZone, "UTC"), policyZone
+	}
+	if other == show {
+		other = ""
+	}
+	return show, other
+}
+
+func (p *Policies) row(f *format.Formatter, clk clock, pol *kasko.Policy) policies.Row {
 	row := policies.Row{
 		URL:             "/policies/" + url.PathEscape(pol.ID),
 		InsurerPolicyID: pol.InsurerPolicyID,
@@ -248,7 +280,22 @@ func (p *Policies) row(f *format.Formatter, pol *kasko.Policy) policies.Row {
 		Expired:         pol.Expired,
 		Premium:         f.Money(pol.Quote.GrossPaymentAmount, pol.Currency),
 	}
-	if ld := pol.LocalizedDates; ld != nil {
+	if ld := pol.LocalizedDates; clk.viewer {
+		row.Zone, _ = clk.zones("")
+		in := func(t *time.Time) *time.Time {
+			if t == nil || t.IsZero() {
+				return nil
+			}
+			z, err := p.h.zones.In(*t, row.Zone)
+			if err != nil {
+				return t
+			}
+			return &z
+		}
+		row.Start = dateOrDash(f, in(&pol.StartDate))
+		row.End = dateOrDash(f, in(pol.EndDate))
+		row.Created = dateOrDash(f, in(&pol.PolicyCreatedDate))
+	} else if ld != nil {
 		row.Zone = ld.TimeZone
 		row.Start = dateOrDash(f, &ld.StartDate)
 		row.End = dateOrDash(f, ld.EndDate)
@@ -308,7 +355,7 @@ func (p *Policies) Find(w http.ResponseWriter, r *http.Request) error {
 		st = listState{Sort: defaultSort, Page: 1, Size: prefs.PageSize}
 	}
 	st.Page, st.After = 1, ""
-	alertKey := "policies.find.empty"
+	alertKey, status := "policies.find.empty", http.StatusBadRequest
 	if q != "" {
 		if len(q) > 100 || strings.ContainsAny(q, "/?#\\") {
 			alertKey = "policies.find.invalid"
@@ -319,7 +366,7 @@ func (p *Policies) Find(w http.ResponseWriter, r *http.Request) error {
 				redirect(w, r, "/policies/"+url.PathEscape(pol.ID))
 				return nil
 			case errors.Is(err, apiclient.ErrNotFound), errors.Is(err, apiclient.ErrBadRequest):
-				alertKey = "policies.find.miss"
+				alertKey, status = "policies.find.miss", http.StatusNotFound
 			default:
 				return err
 			}
@@ -330,7 +377,7 @@ func (p *Policies) Find(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.FindQuery, v.AlertKey, v.AlertArg = q, alertKey, q
-	return p.renderList(w, r, http.StatusNotFound, v)
+	return p.renderList(w, r, status, v)
 }
 
 // Show handles GET /policies/{id}.
@@ -381,22 +428,27 @@ func (p *Policies) detail(r *http.Request, pol *kasko.Policy) (policies.DetailVi
 	v.QuoteInputRestricted = pol.IsWithheld("quote.customer_input")
 	v.QuoteInput = freeForm(pol.Quote.CustomerInput)
 
-	zone := "UTC"
-	ld := pol.LocalizedDates
-	if ld != nil && ld.TimeZone != "" {
-		zone = ld.TimeZone
+	policyZone := "UTC"
+	if ld := pol.LocalizedDates; ld != nil && ld.TimeZone != "" {
+		policyZone = ld.TimeZone
 	}
-	inZone := func(t *time.Time) *time.Time {
+	clk := p.clock(p.h.sessions.Preferences(r))
+	show, other := clk.zones(policyZone)
+	in := func(t *time.Time, zone string) *time.Time {
 		if t == nil || t.IsZero() {
 			return nil
 		}
-		z, err := p.zones.In(*t, zone)
+		z, err := p.h.zones.In(*t, zone)
 		if err != nil {
 			return t
 		}
 		return &z
 	}
-	v.Zone = format.ZoneLabel(*coalesce(inZone(&pol.StartDate), &pol.StartDate), zone)
+	inZone := func(t *time.Time) *time.Time { return in(t, show) }
+	v.Zone = format.ZoneLabel(*coalesce(inZone(&pol.StartDate), &pol.StartDate), show)
+	v.ViewerTimes, v.PolicyZone = clk.viewer, policyZone
+	// Without the viewer's zone, their browser adds its local time.
+	v.BrowserAddsLocalTime = other == "" && clk.viewerZone == ""
 	for _, d := range []struct {
 		key string
 		t   *time.Time
@@ -411,6 +463,10 @@ func (p *Policies) detail(r *http.Request, pol *kasko.Policy) (policies.DetailVi
 			df.Local = f.DateTime(*local)
 			df.ISO = local.Format(time.RFC3339)
 			df.UTC = f.DateTime(local.UTC())
+			if o := in(d.t, other); other != "" && o != nil {
+				df.Other, df.OtherZone = f.DateTime(*o), other
+				df.DayDiffers = !format.SameDay(*local, *o)
+			}
 		}
 		v.Dates = append(v.Dates, df)
 	}
@@ -465,12 +521,28 @@ func (p *Policies) detail(r *http.Request, pol *kasko.Policy) (policies.DetailVi
 		}
 		v.Documents = append(v.Documents, doc)
 	}
-	raw, err := json.MarshalIndent(pol, "", "  ")
+	raw, err := json.MarshalIndent(withoutSignedLinks(pol), "", "  ")
 	if err != nil {
 		return v, err
 	}
 	v.RawJSON = string(raw)
 	return v, nil
+}
+
+// withoutSignedLinks is a copy of pol for the raw view: a signed document
+// link works for anybody who holds it until it expires, so it stays on the
+// server like the key does.
+func withoutSignedLinks(pol *kasko.Policy) *kasko.Policy {
+	c := *pol
+	c.Assets = slices.Clone(pol.Assets)
+	for i := range c.Assets {
+		c.Assets[i].URL, c.Assets[i].Href = "", ""
+	}
+	c.Media = slices.Clone(pol.Media)
+	for i := range c.Media {
+		c.Media[i].URL = ""
+	}
+	return &c
 }
 
 func coalesce(a, b *time.Time) *time.Time {
@@ -537,7 +609,8 @@ func (p *Policies) Document(w http.ResponseWriter, r *http.Request) error {
 			a := pol.Assets[index]
 			link, name = a.DownloadURL(), fileName(a.Name, a.Extension)
 		case kind == "media" && index < len(pol.Media):
-			link, name = pol.Media[index].URL, pol.Media[index].Name
+			m := pol.Media[index]
+			link, name = m.URL, fileName(m.Name, extensionOf(m.MimeType))
 		default:
 			return errNotFound
 		}
@@ -545,8 +618,13 @@ func (p *Policies) Document(w http.ResponseWriter, r *http.Request) error {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, apiclient.ErrForbidden) || attempt == 1 {
+		if !errors.Is(err, apiclient.ErrForbidden) {
 			return err
+		}
+		if attempt == 1 {
+			// A link fresh from the upstream that it refuses is the
+			// upstream's fault, not the user's permissions.
+			return &Error{Status: http.StatusBadGateway, MessageKey: "error.upstream_unavailable", Err: err}
 		}
 	}
 	defer dl.Body.Close()
@@ -556,7 +634,7 @@ func (p *Policies) Document(w http.ResponseWriter, r *http.Request) error {
 	}
 	h := w.Header()
 	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q; filename*=UTF-8''%s", asciiName(name), url.PathEscape(name)))
+	h.Set("Content-Disposition", contentDisposition(name))
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if dl.ContentLength > 0 {
@@ -569,20 +647,32 @@ func (p *Policies) Document(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// asciiName is the fallback file name for old browsers: ASCII letters,
-// digits and a few marks only.
-func asciiName(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		switch {
-		case r < 128 && (r == '.' || r == '-' || r == '_' || r == ' ' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')):
-			b.WriteRune(r)
-		default:
-			b.WriteRune('_')
-		}
+// contentDisposition makes an attachment header for name: quoted when
+// it is ASCII, RFC 2231-encoded (filename*) when it is not.
+func contentDisposition(name string) string {
+	if v := mime.FormatMediaType("attachment", map[string]string{"filename": name}); v != "" {
+		return v
 	}
-	if b.Len() == 0 {
-		return "document"
+	// FormatMediaType refuses names it cannot encode (control characters).
+	return mime.FormatMediaType("attachment", map[string]string{"filename": "document"})
+}
+
+// extensionOf picks the usual file extension for a media type, without
+// the dot; "" when unknown.
+func extensionOf(mimeType string) string {
+	mt, _, err := mime.ParseMediaType(mimeType)
+	if err != nil {
+		return ""
 	}
-	return b.String()
+	switch mt { // the common ones, where the registry lists several
+	case "image/jpeg":
+		return "jpg"
+	case "text/plain":
+		return "txt"
+	}
+	exts, err := mime.ExtensionsByType(mt)
+	if err != nil || len(exts) == 0 {
+		return ""
+	}
+	return strings.TrimPrefix(exts[0], ".")
 }

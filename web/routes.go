@@ -26,6 +26,7 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("POST /signin", h.Wrap(h.Auth.SignIn))
 	mux.Handle("POST /signout", h.Wrap(h.Auth.SignOut))
 	mux.Handle("POST /preferences/language", h.Wrap(h.Prefs.Language))
+	mux.Handle("POST /preferences/times", h.Wrap(h.Prefs.Times))
 
 	// Policy pages.
 	mux.Handle("GET /policies", h.Wrap(h.SignedIn(h.Policies.List)))

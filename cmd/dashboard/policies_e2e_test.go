@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"backoffice/internal/browsertest"
+	"backoffice/internal/sandbox"
 )
 
 // screenshot saves the page when SCREENSHOT_DIR is set, for a person to
@@ -111,6 +113,29 @@ func TestBrowserPolicyListAndDetail(t *testing.T) {
 	}
 	if r := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="range"]`))); !strings.HasPrefix(r, "101–150 of ") {
 		t.Errorf("after Back the range is %q, want 101–150", r)
+	}
+
+	// Times in the viewer's zone: the browser reports its zone itself.
+	if _, err := chromedp.Call(b.Ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"}); err != nil {
+		t.Fatal(err)
+	}
+	b.Do(t,
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-row"]`)),
+	)
+	b.WaitReady(t)
+	b.Do(t,
+		chromedp.SetValue(chromedp.CSS("#times-select"), "viewer"),
+		chromedp.Submit(chromedp.CSS("#times-select")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-row"]`)),
+		chromedp.Navigate(d.url+"/policies/"+sandbox.FixturePolicyID),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cover"]`)),
+	)
+	if z := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="zone"]`))); !strings.Contains(z, "America/New_York") || !strings.Contains(z, "Europe/Riga") {
+		t.Errorf("after choosing my time zone the zone line is %q, want New York's with Riga named", z)
+	}
+	if n := browsertest.Get(t, b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="day-differs"]').length`)); n == 0 {
+		t.Error("midnight in Riga is the day before in New York, but no date is flagged")
 	}
 	if p := b.ProblemsExcept(); len(p) > 0 {
 		t.Errorf("the pages logged problems:\n%s", strings.Join(p, "\n"))

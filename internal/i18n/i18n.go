@@ -14,6 +14,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -100,6 +101,9 @@ func (c *Catalog) Match(preferred, acceptLanguage string) string {
 type Printer struct {
 	lang      string
 	localizer *goi18n.Localizer
+	// plain caches messages asked for without arguments: they cannot
+	// change, and a list page asks for the same few hundreds of times.
+	plain sync.Map // key → string
 }
 
 // Printer returns the printer of a supported language code.
@@ -115,6 +119,11 @@ func (p *Printer) Lang() string { return p.lang }
 // missing key comes back as the key itself, visible in the page and caught
 // by the catalogue tests, rather than as an empty string.
 func (p *Printer) T(key string, args ...any) string {
+	if len(args) == 0 {
+		if msg, ok := p.plain.Load(key); ok {
+			return msg.(string)
+		}
+	}
 	cfg := &goi18n.LocalizeConfig{MessageID: key}
 	if len(args) > 0 {
 		data := make(map[string]any, len(args)/2)
@@ -130,6 +139,9 @@ func (p *Printer) T(key string, args ...any) string {
 	msg, err := p.localizer.Localize(cfg)
 	if err != nil || msg == "" {
 		return key
+	}
+	if len(args) == 0 {
+		p.plain.Store(key, msg)
 	}
 	return msg
 }

@@ -1,5 +1,7 @@
 // Progressive enhancements; every page works without this file.
 // - [data-copy] buttons copy their value to the clipboard.
+// - input[data-viewer-zone] gets the browser's IANA time zone, for the
+//   "times in my zone" preference.
 // - <time datetime data-local-time> gains the viewer's own local time and
 //   a warning when its calendar day differs from the policy's.
 (function () {
@@ -17,6 +19,9 @@
         });
       });
     });
+    root.querySelectorAll("input[data-viewer-zone]").forEach(function (i) {
+      i.value = Intl.DateTimeFormat().resolvedOptions().timeZone || i.value;
+    });
     var lang = document.documentElement.lang || undefined;
     var fmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -25,14 +30,20 @@
       t.dataset.enhanced = "1";
       var when = new Date(t.getAttribute("datetime"));
       if (isNaN(when)) return;
-      var span = document.createElement("span");
-      span.className = "local-time";
-      span.setAttribute("data-testid", "viewer-time");
+      // The UTC line the server wrote becomes the viewer's own local time.
+      var line = t.parentNode;
+      line.setAttribute("data-testid", "viewer-time");
+      line.textContent = zone + ": ";
+      t.textContent = fmt.format(when);
+      line.appendChild(t);
       var policyDay = t.getAttribute("datetime").slice(0, 10);
       var viewerDay = when.toLocaleDateString("en-CA");
-      span.textContent = zone + ": " + fmt.format(when) + (policyDay !== viewerDay ? " ⚠" : "");
-      if (policyDay !== viewerDay) span.title = policyDay + " ≠ " + viewerDay;
-      t.parentNode.parentNode.appendChild(span);
+      if (policyDay !== viewerDay) {
+        var flag = document.createElement("span");
+        flag.className = "badge day-differs";
+        flag.textContent = t.dataset.dayDiffers || "≠";
+        line.parentNode.appendChild(flag);
+      }
     });
   }
 

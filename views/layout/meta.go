@@ -20,6 +20,10 @@ type PageMeta struct {
 	Path string
 	// Languages are the UI languages offered by the switcher.
 	Languages []string
+	// Times is the viewer's choice of zone for times: "policy" or
+	// "viewer"; ViewerZone the zone their browser reported, if any.
+	Times      string
+	ViewerZone string
 }
 
 // UserBadge is what the header shows of the signed-in user.

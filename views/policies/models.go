@@ -29,6 +29,9 @@ type TableView struct {
 	// Hidden carries the list state into the find form.
 	Sort string
 	Size int
+	// ViewerZone is set when dates are shown in the viewer's zone rather
+	// than in each policy's own.
+	ViewerZone string
 }
 
 // Column is one table header.
@@ -95,16 +98,24 @@ type DetailView struct {
 	Live            bool
 	Sensitive       bool
 
-	Holders      []Field
-	Data         []Field
-	Zone         string
-	Dates        []DateField
-	Premium      []Field
-	QuoteInput   []Field
-	Cancellation []Field
-	Metadata     []Field
-	IDs          []Field
-	Documents    []Document
+	Holders []Field
+	Data    []Field
+	// Zone names the zone the dates are shown in, with its offset.
+	Zone string
+	// ViewerTimes: the dates are in the viewer's zone by their choice;
+	// PolicyZone is then named beside it.
+	ViewerTimes bool
+	PolicyZone  string
+	// BrowserAddsLocalTime: the viewer's zone is unknown, so the page
+	// asks their browser to show its local time beside each date.
+	BrowserAddsLocalTime bool
+	Dates                []DateField
+	Premium              []Field
+	QuoteInput           []Field
+	Cancellation         []Field
+	Metadata             []Field
+	IDs                  []Field
+	Documents            []Document
 	// DataRestricted and friends say a whole section was withheld.
 	DataRestricted       bool
 	MetadataRestricted   bool
@@ -123,13 +134,18 @@ type Field struct {
 	Copy       bool
 }
 
-// DateField is a date in the policy's zone, with the instant for the
-// viewer's local time (filled in by the browser).
+// DateField is an instant in the zone the viewer chose, and the same
+// instant in the other zone (the viewer's or the policy's) when known.
 type DateField struct {
 	LabelKey string
-	Local    string // formatted in the policy's zone; "" = none
-	ISO      string // RFC 3339 instant, for <time datetime>
+	Local    string // formatted in the shown zone; "" = none
+	ISO      string // RFC 3339 in the shown zone, for <time datetime>
 	UTC      string // the same instant in UTC, for readers without JavaScript
+	// Other is the instant in OtherZone; DayDiffers flags a calendar day
+	// that differs between the two.
+	Other      string
+	OtherZone  string
+	DayDiffers bool
 }
 
 // Document is a downloadable asset or media file.

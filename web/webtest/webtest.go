@@ -124,6 +124,11 @@ func (s *Server) NewBrowser(t testing.TB) *Browser {
 	}}
 }
 
+// Client is the browser's HTTP client: its cookie jar holds the session,
+// and it does not follow redirects. For callers that need the raw answer
+// (a compressed body, its exact size), which Do does not give.
+func (b *Browser) Client() *http.Client { return b.client }
+
 // Do sends req with the browser's headers and cookies.
 func (b *Browser) Do(req *http.Request) Response {
 	b.t.Helper()
