@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"backoffice/apiclient/kasko"
+	"backoffice/internal/audit"
 	"backoffice/internal/format"
 	"backoffice/internal/session"
 	"backoffice/views/layout"
@@ -64,6 +65,8 @@ type Deps struct {
 	// policy object carries only the id, and distributors know their
 	// products (KASKO_PRODUCTS; the sandbox's own list in sandbox mode).
 	ProductNames map[string]string
+	// Audit is the append-only log of actions taken here.
+	Audit audit.Log
 }
 
 // Handlers groups the resource handlers and their shared dependencies.
@@ -77,6 +80,7 @@ type Handlers struct {
 	sortable  []string
 	products  map[string]string
 	zones     *format.Zones
+	audit     audit.Log
 
 	// Auth serves signing in and out.
 	Auth *Auth
@@ -84,6 +88,8 @@ type Handlers struct {
 	Prefs *Prefs
 	// Policies serves the policy list and detail.
 	Policies *Policies
+	// AuditPages serves the audit log.
+	AuditPages *AuditPages
 }
 
 // New builds the handlers.
@@ -91,10 +97,14 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames, zones: format.NewZones()}
+	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames, zones: format.NewZones(), audit: d.Audit}
+	if h.audit == nil {
+		h.audit = audit.NewMemory()
+	}
 	h.Auth = &Auth{h: h}
 	h.Prefs = &Prefs{h: h}
 	h.Policies = &Policies{h: h}
+	h.AuditPages = &AuditPages{h: h}
 	return h
 }
 

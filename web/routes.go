@@ -34,6 +34,9 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("GET /policies/{id}", h.Wrap(h.SignedIn(h.Policies.Show)))
 	mux.Handle("GET /policies/{id}/documents/{kind}/{index}", h.Wrap(h.SignedIn(h.Policies.Document)))
 
+	// The audit log.
+	mux.Handle("GET /audit", h.Wrap(h.SignedIn(h.AuditPages.List)))
+
 	// Everything else: 405 where the path exists under another method,
 	// 404 otherwise, both as dashboard pages.
 	mux.Handle("/", fallback(mux, h))

@@ -17,6 +17,7 @@ import (
 
 	"backoffice/apiclient/kasko"
 	"backoffice/handlers"
+	"backoffice/internal/audit"
 	"backoffice/internal/i18n"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/sandbox/sandboxtest"
@@ -37,6 +38,8 @@ type Options struct {
 	UpstreamTimeout time.Duration
 	// IdleTimeout of sessions (default 30m).
 	IdleTimeout time.Duration
+	// Audit is the audit log (default: a fresh one in memory).
+	Audit audit.Log
 }
 
 // Server is a running dashboard and its upstream.
@@ -44,6 +47,7 @@ type Server struct {
 	URL      string
 	Upstream *sandboxtest.Server
 	Sessions *session.Manager
+	Audit    audit.Log
 }
 
 // NewServer starts the dashboard and its sandbox; both stop with the test.
@@ -78,6 +82,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if opts.Upstreams != nil {
 		ups = *opts.Upstreams
 	}
+	auditLog := opts.Audit
+	if auditLog == nil {
+		auditLog = audit.NewMemory()
+	}
 	h := handlers.New(handlers.Deps{
 		Assets:         layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), App: assets.Path("js/app.js"), Favicon: assets.Path("img/favicon.svg")},
 		Upstreams:      ups,
@@ -86,6 +94,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 		Languages:      catalog.Languages(),
 		SortableFields: sandbox.SortableFields(),
 		ProductNames:   productNames(up.Sandbox.Products()),
+		Audit:          auditLog,
 	})
 	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog})
 	if err != nil {
@@ -93,7 +102,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 	}
 	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, Upstream: up, Sessions: sessions}
+	return &Server{URL: srv.URL, Upstream: up, Sessions: sessions, Audit: auditLog}
 }
 
 // Response is an answer, with its HTML parsed when it is HTML.
