@@ -45,12 +45,12 @@ check-generate: ## Fail when the templ output in the tree is stale (or missing)
 .PHONY: fmt
 fmt: ## Format Go and templ sources
 	go tool templ fmt .
-	gofmt -w $$(git ls-files '*.go')
+	gofmt -w $$(git ls-files --cached --others --exclude-standard '*.go')
 
 .PHONY: lint
 lint: ## go vet, and gofmt must have nothing to change
 	go vet ./...
-	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
 
 .PHONY: test
 test: check-generate lint ## Run every test (browser tests need chromium; .ci/run installs it)

@@ -644,7 +644,7 @@ func TestPolicyListStaleCursorFallsBack(t *testing.T) {
 	want := rowIDs(page(t, b, "/policies?size=10&page=3", http.StatusOK).Doc)
 	last := page(t, b, "/policies?size=100", http.StatusOK).Doc.Find(`[data-testid="policy-row"] td:first-child`).Last()
 	for _, after := range []string{
-		textOf(last), // the very last row: an old bookmark, nothing after it
+		textOf(last),                      // the very last row: an old bookmark, nothing after it
 		"TEST-HOME-NOSUCHID",              // never existed
 		"TEST-CYBER-5HT8W3ZN",             // another distributor's policy
 		sandbox.FixtureLiveInsurerID,      // a live policy, not seen by a test key
