@@ -7,6 +7,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
 	"backoffice/apiclient/kasko"
 	"backoffice/internal/audit"
@@ -47,6 +49,8 @@ type PolicyAPI interface {
 	ListPolicies(ctx context.Context, p kasko.ListParams) (*kasko.PolicyPage, error)
 	GetPolicy(ctx context.Context, id string) (*kasko.Policy, error)
 	DownloadAsset(ctx context.Context, signedURL string) (*kasko.Download, error)
+	CancelPolicy(ctx context.Context, id, versionID string, req kasko.CancelRequest) (*kasko.CancelAccepted, error)
+	VersionStatus(ctx context.Context, policyID, versionID string) (*kasko.VersionStatus, error)
 }
 
 // Deps are what the handlers need from run.
@@ -90,6 +94,12 @@ type Handlers struct {
 	Policies *Policies
 	// AuditPages serves the audit log.
 	AuditPages *AuditPages
+	// Cancel serves policy cancellation; Operations the pending ones.
+	Cancel     *Cancel
+	Operations *Operations
+
+	// finished remembers the operations whose end is recorded.
+	finished sync.Map // new version id → true
 }
 
 // New builds the handlers.
@@ -105,6 +115,8 @@ func New(d Deps) *Handlers {
 	h.Prefs = &Prefs{h: h}
 	h.Policies = &Policies{h: h}
 	h.AuditPages = &AuditPages{h: h}
+	h.Cancel = &Cancel{h: h, intents: newIntents(time.Hour)}
+	h.Operations = &Operations{h: h}
 	return h
 }
 
@@ -131,6 +143,7 @@ func (h *Handlers) meta(r *http.Request, title string) layout.PageMeta {
 		meta.User = u.Badge()
 		prefs := h.sessions.Preferences(r)
 		meta.Times, meta.ViewerZone = prefs.Times, prefs.ViewerZone
+		meta.Ops = h.opsView(r.Context())
 	}
 	return meta
 }

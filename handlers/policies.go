@@ -415,6 +415,15 @@ func (p *Policies) detail(r *http.Request, pol *kasko.Policy) (policies.DetailVi
 		Sensitive:       pol.ContainsSensitiveData,
 	}
 	v.Meta.Nav = "policies"
+	if user := currentUser(ctx); !user.ReadOnly() {
+		if op, ok := p.h.findPendingOp(ctx, pol.ID, ""); ok {
+			v.ProgressURL = progressURL(op.PolicyID, op.NewVersionID)
+		} else if key := cancelBlocker(pol); key != "" {
+			v.CancelBlocked = i18n.T(ctx, key)
+		} else {
+			v.CancelURL = "/policies/" + url.PathEscape(pol.ID) + "/cancel"
+		}
+	}
 	v.Holders = []policies.Field{
 		{LabelKey: "policy.first_name", Value: pol.FirstName},
 		{LabelKey: "policy.last_name", Value: pol.LastName},

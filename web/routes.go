@@ -34,6 +34,13 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("GET /policies/{id}", h.Wrap(h.SignedIn(h.Policies.Show)))
 	mux.Handle("GET /policies/{id}/documents/{kind}/{index}", h.Wrap(h.SignedIn(h.Policies.Document)))
 
+	// Cancelling a policy (staff only: read-only sessions are refused
+	// before any upstream call), and following pending operations.
+	mux.Handle("GET /policies/{id}/cancel", h.Wrap(h.Staff(h.Cancel.Form)))
+	mux.Handle("POST /policies/{id}/cancel", h.Wrap(h.SignedIn(h.Cancel.Submit)))
+	mux.Handle("GET /policies/{id}/cancel/progress", h.Wrap(h.SignedIn(h.Cancel.Progress)))
+	mux.Handle("GET /operations", h.Wrap(h.SignedIn(h.Operations.List)))
+
 	// The audit log.
 	mux.Handle("GET /audit", h.Wrap(h.SignedIn(h.AuditPages.List)))
 

@@ -17,11 +17,13 @@ type faultsJSON struct {
 	ErrorRate         *float64 `json:"error_rate,omitempty"`
 	MalformedRate     *float64 `json:"malformed_rate,omitempty"`
 	FailCancellations *bool    `json:"fail_cancellations,omitempty"`
+	// RejectCancellations is a status (400, 404, 409, 412, 422) or 0.
+	RejectCancellations *int `json:"reject_cancellations,omitempty"`
 }
 
 func toFaultsJSON(f Faults) faultsJSON {
 	l := f.Latency.String()
-	return faultsJSON{Latency: &l, ErrorRate: &f.ErrorRate, MalformedRate: &f.MalformedRate, FailCancellations: &f.FailCancellations}
+	return faultsJSON{Latency: &l, ErrorRate: &f.ErrorRate, MalformedRate: &f.MalformedRate, FailCancellations: &f.FailCancellations, RejectCancellations: &f.RejectCancellations}
 }
 
 type fixtureJSON struct {
@@ -104,6 +106,9 @@ func (s *Sandbox) handleFaults(c *call) reply {
 	}
 	if in.MalformedRate != nil {
 		f.MalformedRate = *in.MalformedRate
+	}
+	if in.RejectCancellations != nil {
+		f.RejectCancellations = *in.RejectCancellations
 	}
 	if in.FailCancellations != nil {
 		f.FailCancellations = *in.FailCancellations

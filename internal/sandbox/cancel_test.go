@@ -200,3 +200,35 @@ func TestConcurrentCancel(t *testing.T) {
 		t.Errorf("Calls: got %d, want %d", got, n)
 	}
 }
+
+func TestRejectCancellations(t *testing.T) {
+	srv, _ := start(t, sandbox.Options{})
+	key := basic(sandbox.KeyASecretTest)
+	tests := []struct {
+		status      int
+		wantMessage string // prefix
+	}{
+		{400, "The termination_date field must be a date in ISO format."},
+		{409, "Resource modification already initialized at "},
+		{412, `Resource has been changed: "` + sandbox.FixtureVersionID + `" is not an active version.`},
+		{422, "Policy is expired. Can't cancel expired policy."},
+	}
+	for _, tt := range tests {
+		srv.Sandbox.SetFaults(sandbox.Faults{RejectCancellations: tt.status})
+		r := do(t, "POST", cancelURL(srv.KaskoURL, sandbox.FixturePolicyID), cancelBody, key, acceptV2(), header("If-Match", sandbox.FixtureVersionID))
+		if r.status != tt.status || !strings.HasPrefix(str(r.json(t), "message"), tt.wantMessage) {
+			t.Errorf("reject %d: got %d %v", tt.status, r.status, r.json(t))
+		}
+		// An unknown policy is still a 404: the fault acts on visible policies only.
+		if r := do(t, "POST", cancelURL(srv.KaskoURL, "tpol_nosuchpolicy"), cancelBody, key, acceptV2(), header("If-Match", "x")); r.status != 404 {
+			t.Errorf("reject %d on an unknown policy: got %d", tt.status, r.status)
+		}
+	}
+	srv.Sandbox.SetFaults(sandbox.Faults{})
+	if r := do(t, "POST", cancelURL(srv.KaskoURL, sandbox.FixturePolicyID), cancelBody, key, acceptV2(), header("If-Match", sandbox.FixtureVersionID)); r.status != 202 {
+		t.Errorf("without the fault: got %d", r.status)
+	}
+	if r := do(t, "PUT", srv.URL+"/_sandbox/faults", `{"reject_cancellations": 500}`, header("Content-Type", "application/json")); r.status != 400 {
+		t.Errorf("reject_cancellations 500: got %d, want 400", r.status)
+	}
+}

@@ -393,6 +393,18 @@ func (s *Sandbox) handleCancel(c *call) reply {
 	if !wantsV2(c.r) {
 		return kaskoError(http.StatusBadRequest, "Unsupported API version")
 	}
+	switch s.Faults().RejectCancellations {
+	case http.StatusBadRequest:
+		return kaskoError(http.StatusBadRequest, "The termination_date field must be a date in ISO format.")
+	case http.StatusNotFound: // as if it had just been removed
+		return policyNotFound(id)
+	case http.StatusConflict:
+		return kaskoError(http.StatusConflict, fmt.Sprintf("Resource modification already initialized at %s.", c.now.Add(-time.Minute).UTC().Format(isoLayout)))
+	case http.StatusPreconditionFailed:
+		return kaskoError(http.StatusPreconditionFailed, fmt.Sprintf("Resource has been changed: %q is not an active version.", etagValue(c.r.Header.Get("If-Match"))))
+	case http.StatusUnprocessableEntity:
+		return kaskoError(http.StatusUnprocessableEntity, "Policy is expired. Can't cancel expired policy.")
+	}
 	if ct := c.r.Header.Get("Content-Type"); ct != "" && len(bytes.TrimSpace(body)) > 0 {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return kaskoError(http.StatusBadRequest, "Content-Type must be application/json.")

@@ -97,9 +97,19 @@ type Faults struct {
 	ErrorRate         float64       // 0..1: share of answers replaced by a 500/502/503
 	MalformedRate     float64       // 0..1: share of 200 answers replaced by a broken body
 	FailCancellations bool          // cancellations end as "failed" instead of "completed"
+	// RejectCancellations makes every cancel of a visible policy answer
+	// with this status (400, 404, 409, 412, 422) and the contract's message for
+	// it, as if the upstream had a reason the sandbox's data does not
+	// show; 0 is off.
+	RejectCancellations int
 }
 
 func (f Faults) validate() error {
+	switch f.RejectCancellations {
+	case 0, http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusUnprocessableEntity:
+	default:
+		return errors.New("reject_cancellations must be 0, 400, 404, 409, 412 or 422")
+	}
 	if f.Latency < 0 {
 		return errors.New("latency must not be negative")
 	}

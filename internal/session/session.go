@@ -242,6 +242,9 @@ func (m *Manager) SignOut(ctx context.Context) error {
 // form) in the session.
 func (m *Manager) Put(ctx context.Context, key string, value string) { m.sm.Put(ctx, key, value) }
 
+// Get returns a string value, "" when there is none.
+func (m *Manager) Get(ctx context.Context, key string) string { return m.sm.GetString(ctx, key) }
+
 // Pop returns and removes a string value.
 func (m *Manager) Pop(ctx context.Context, key string) string { return m.sm.PopString(ctx, key) }
 

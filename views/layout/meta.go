@@ -24,6 +24,22 @@ type PageMeta struct {
 	// "viewer"; ViewerZone the zone their browser reported, if any.
 	Times      string
 	ViewerZone string
+	// Ops are the user's pending operations and finished-operation
+	// notices, for the header.
+	Ops OpsView
+}
+
+// OpsView is the header's operations badge.
+type OpsView struct {
+	Pending int
+	Notices []Notice
+}
+
+// Notice is a message shown once at the top of the next page.
+type Notice struct {
+	Kind    string // "success", "error"
+	Text    string
+	LinkURL string
 }
 
 // UserBadge is what the header shows of the signed-in user.

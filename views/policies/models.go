@@ -121,6 +121,14 @@ type DetailView struct {
 	MetadataRestricted   bool
 	QuoteInputRestricted bool
 	RawJSON              string
+
+	// CancelURL opens the cancel form (staff, cancellable policy);
+	// CancelBlocked says why a staff user cannot cancel ("" when they
+	// can, or may not act at all); ProgressURL follows a cancellation
+	// already under way.
+	CancelURL     string
+	CancelBlocked string
+	ProgressURL   string
 }
 
 // Field is a labelled value. Label is text (a humanized upstream key);
@@ -154,4 +162,76 @@ type Document struct {
 	Kind string
 	Date string
 	URL  string
+}
+
+// CancelView is the cancel panel in each of its states (Mode): "form",
+// "review", "progress" (an accepted cancellation, polled), "watch" (the
+// policy itself, polled after a conflict or an unknown outcome) and
+// "blocked" (it cannot be cancelled, and why).
+type CancelView struct {
+	Meta            layout.PageMeta
+	Mode            string
+	PolicyURL       string
+	ActionURL       string
+	InsurerPolicyID string
+	Holder          string
+	Zone            string
+	// Live asks for the insurer policy id to be typed before confirming.
+	Live bool
+	// Message explains the state; Alert is an error above the form.
+	Message        string
+	Alert          string
+	AlertRequestID string
+	// Token is the one-time form token.
+	Token string
+
+	Reasons      []ReasonOption
+	ReasonLabel  string
+	ReasonText   string
+	ReasonError  string
+	Date         string // YYYY-MM-DD
+	DateText     string // the same, formatted for the UI language
+	MinDate      string
+	DateError    string
+	DateWarning  string
+	ConfirmValue string
+	ConfirmError string
+
+	// PollURL is fetched every few seconds while set; RetryURL offers to
+	// start again.
+	PollURL  string
+	RetryURL string
+	// Diff lists what changed since the form was opened (after a 412).
+	Diff []DiffRow
+}
+
+// HasErrors reports input errors on the form.
+func (v CancelView) HasErrors() bool {
+	return v.ReasonError != "" || v.DateError != "" || v.ConfirmError != ""
+}
+
+// ReasonOption is one entry of the reason pick-list.
+type ReasonOption struct {
+	Code     string
+	Label    string
+	Selected bool
+}
+
+// DiffRow is one field that changed.
+type DiffRow struct {
+	Field, Label, Before, After string
+}
+
+// OperationsView is the page of pending operations.
+type OperationsView struct {
+	Meta layout.PageMeta
+	Rows []OpRow
+}
+
+// OpRow is one pending operation.
+type OpRow struct {
+	PolicyURL       string
+	InsurerPolicyID string
+	ProgressURL     string
+	StatusKey       string
 }
