@@ -143,7 +143,9 @@ func (h *Handlers) meta(r *http.Request, title string) layout.PageMeta {
 		meta.User = u.Badge()
 		prefs := h.sessions.Preferences(r)
 		meta.Times, meta.ViewerZone = prefs.Times, prefs.ViewerZone
-		meta.Ops = h.opsView(r.Context())
+		// An htmx fragment has no header to show notices in; the next
+		// whole page does.
+		meta.Ops = h.opsView(r.Context(), !isHTMX(r))
 	}
 	return meta
 }

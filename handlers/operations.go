@@ -160,12 +160,15 @@ func (h *Handlers) finishOp(ctx context.Context, op pendingOp, st *kasko.Version
 	h.addNotice(ctx, notice{Outcome: outcome, PolicyID: op.PolicyID, InsurerPolicyID: op.InsurerPolicyID, Message: message})
 }
 
-// opsView is what the header shows: pending operations, and the notices
-// of those that ended since the last page.
-func (h *Handlers) opsView(ctx context.Context) layout.OpsView {
+// opsView is what the header shows: pending operations, and with
+// withNotices the notices of those that ended since the last page (taken
+// out of the session: only a whole page or the badge shows them).
+func (h *Handlers) opsView(ctx context.Context, withNotices bool) layout.OpsView {
 	v := layout.OpsView{Pending: len(h.pendingOps(ctx))}
-	for _, n := range h.popNotices(ctx) {
-		v.Notices = append(v.Notices, noticeView(ctx, n))
+	if withNotices {
+		for _, n := range h.popNotices(ctx) {
+			v.Notices = append(v.Notices, noticeView(ctx, n))
+		}
 	}
 	return v
 }
@@ -213,7 +216,7 @@ func (o *Operations) List(w http.ResponseWriter, r *http.Request) error {
 		rows = append(rows, row)
 	}
 	if isHTMX(r) && r.Header.Get("HX-Target") == "ops-badge" {
-		return render(w, r, http.StatusOK, layout.OpsBadge(o.h.opsView(ctx)))
+		return render(w, r, http.StatusOK, layout.OpsBadge(o.h.opsView(ctx, true)))
 	}
 	meta := o.h.meta(r, i18n.T(ctx, "ops.title"))
 	return render(w, r, http.StatusOK, policies.OperationsPage(policies.OperationsView{Meta: meta, Rows: rows}))

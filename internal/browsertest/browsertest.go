@@ -68,7 +68,27 @@ func New(t *testing.T, timeout time.Duration) *Browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting Chromium (%s): %v", path, err)
 	}
-	messages := chromedp.Console(ctx)
+	b.listen()
+	return b
+}
+
+// NewTab opens a second tab in the same browser (the same cookies, so
+// the same sign-in), closed when the test ends.
+func (b *Browser) NewTab(t *testing.T) *Browser {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.Ctx)
+	t.Cleanup(cancel)
+	tab := &Browser{Ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	tab.listen()
+	return tab
+}
+
+// listen records the errors and warnings the tab's pages log.
+func (b *Browser) listen() {
+	messages := chromedp.Console(b.Ctx)
 	go func() {
 		for m, err := range messages {
 			if err != nil {
@@ -79,7 +99,6 @@ func New(t *testing.T, timeout time.Duration) *Browser {
 			}
 		}
 	}()
-	return b
 }
 
 func (b *Browser) record(s string) {

@@ -48,6 +48,9 @@ type infoJSON struct {
 	Policies       int           `json:"policies"`
 	CancelDelay    string        `json:"cancel_delay"`
 	AssetURLTTL    string        `json:"asset_url_ttl"`
+	// Calls counts the requests each route has had, for a tester to check
+	// what a client really sent.
+	Calls map[string]int `json:"calls"`
 }
 
 // handleInfo serves GET /_sandbox: base URLs and demo credentials, so that
@@ -58,6 +61,7 @@ func (s *Sandbox) handleInfo(c *call) reply {
 		KaskoPushURL:   c.base + PushPrefix,
 		AssetsURL:      c.base + AssetPrefix,
 		Credentials:    s.Credentials(),
+		Calls:          s.allCalls(),
 		SortableFields: SortableFields(),
 		Products:       s.Products(),
 		Faults:         toFaultsJSON(s.Faults()),
@@ -122,4 +126,14 @@ func (s *Sandbox) handleFaults(c *call) reply {
 		return kaskoError(http.StatusInternalServerError, "Could not encode faults.")
 	}
 	return jsonOK(http.StatusOK, b)
+}
+
+func (s *Sandbox) allCalls() map[string]int {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
 }

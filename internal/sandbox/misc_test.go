@@ -218,13 +218,16 @@ func TestInfo(t *testing.T) {
 		Credentials    []sandbox.Credential `json:"credentials"`
 		SortableFields []string             `json:"sortable_fields"`
 		Faults         map[string]any       `json:"faults"`
+		Calls          map[string]int       `json:"calls"`
 	}
+	do(t, "GET", srv.KaskoURL+"/policies/"+sandbox.FixturePolicyID, "", basic(sandbox.KeyASecretTest), acceptV2())
 	r := do(t, "GET", srv.URL+"/_sandbox", "")
 	if err := json.Unmarshal(r.body, &info); err != nil || r.status != 200 {
 		t.Fatalf("info: %d %v", r.status, err)
 	}
 	if info.KaskoAPIURL != srv.KaskoURL || info.KaskoPushURL != srv.PushURL || info.CascoAPIURL != nil ||
-		len(info.Credentials) != 6 || len(info.SortableFields) != 8 || info.Faults["latency"] != "0s" {
+		len(info.Credentials) != 6 || len(info.SortableFields) != 8 || info.Faults["latency"] != "0s" ||
+		info.Calls[sandbox.RouteGetPolicy] != 1 || info.Calls[sandbox.RouteInfo] != 1 {
 		t.Errorf("info: %+v", info)
 	}
 	if got := srv.Sandbox.Credentials(); len(got) != 6 || got[0] != info.Credentials[0] || got[0].Kind != "secret" || got[0].Mode != "test" || got[0].DistributorName != sandbox.DistributorAName {
