@@ -228,6 +228,9 @@ func TestCancelToCompleted(t *testing.T) {
 	if !strings.Contains(textOf(d.Doc.Find(`#sec-ids`).Parent()), acc.NewVersionID) {
 		t.Error("the detail does not show the new version")
 	}
+	if n := d.Doc.Find(`[data-testid="timeline"] [data-testid="audit-entry"]`).Length(); n != 2 {
+		t.Errorf("the policy's history lists %d entries, want 2 (accepted, completed)", n)
+	}
 	if again := page(t, b, fixturePath, http.StatusOK); again.Doc.Find(`[data-testid="notice"]`).Length() != 0 {
 		t.Error("the notice shows twice")
 	}

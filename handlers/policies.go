@@ -530,6 +530,13 @@ func (p *Policies) detail(r *http.Request, pol *kasko.Policy) (policies.DetailVi
 		}
 		v.Documents = append(v.Documents, doc)
 	}
+	// An unreadable log fails the page: an empty timeline would say that
+	// nothing was ever done to the policy.
+	timeline, err := p.h.policyTimeline(ctx, pol.ID)
+	if err != nil {
+		return v, err
+	}
+	v.Timeline = timeline
 	raw, err := json.MarshalIndent(withoutSignedLinks(pol), "", "  ")
 	if err != nil {
 		return v, err

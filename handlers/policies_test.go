@@ -971,6 +971,7 @@ func TestPolicyDetail(t *testing.T) {
 		{"sec-metadata", "Metadata"},
 		{"sec-documents", "Documents"},
 		{"sec-ids", "Identifiers"},
+		{"sec-timeline", "History"},
 	}
 	var gotIDs []string
 	doc.Find(".detail-grid > section").Each(func(_ int, s *goquery.Selection) {

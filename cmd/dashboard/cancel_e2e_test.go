@@ -63,6 +63,9 @@ func openCancelReview(t *testing.T, b *browsertest.Browser, ctxURL string) {
 		chromedp.WaitVisible(chromedp.CSS(`#cancel-reason`)),
 	)
 	b.WaitSettled(t)
+	if id := browsertest.Get(t, b, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`)); id != "cancel-reason" {
+		t.Errorf("after opening the form the focus is on %q, want the reason", id)
+	}
 	b.Do(t,
 		chromedp.SetValue(chromedp.CSS(`#cancel-reason`), "customer_request"),
 		chromedp.Click(chromedp.CSS(`[data-testid="cancel-review"]`)),

@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"backoffice/apiclient/kasko"
 	"backoffice/handlers"
+	"backoffice/internal/audit"
 	"backoffice/internal/config"
 	"backoffice/internal/i18n"
 	"backoffice/internal/sandbox"
@@ -109,6 +111,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	log.Info("sessions", slog.String("store", sessions.StoreName()),
 		slog.Duration("idle_timeout", cfg.SessionIdleTimeout), slog.Duration("lifetime", cfg.SessionLifetime))
 
+	// Opened after the sessions, so that it closes after serve has
+	// drained the requests that may still append to it.
+	auditPath := filepath.Join(cfg.DataDir, "audit.db")
+	auditLog, err := audit.Open(ctx, audit.Config{Path: auditPath, DatabaseURL: cfg.AuditDatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer auditLog.Close()
+	auditStore := "sqlite " + auditPath
+	if cfg.AuditDatabaseURL != "" {
+		auditStore = "postgresql" // the URL carries a password: never logged
+	}
+	log.Info("audit log", slog.String("store", auditStore))
+
 	var kaskoFor func(string) handlers.PolicyAPI
 	if cfg.KaskoAPIURL != "" {
 		kc, err := kasko.New(cfg.KaskoAPIURL, kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log),
@@ -129,6 +145,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 		SortableFields: cfg.KaskoSortFields,
 		ProductNames:   cfg.KaskoProducts,
+		Audit:          auditLog,
 	})
 	var probes []web.Upstream
 	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {

@@ -51,6 +51,10 @@ type Config struct {
 	// CookieSecure forces Secure __Host- cookies (COOKIE_SECURE=true), for
 	// a dashboard behind a TLS-terminating proxy.
 	CookieSecure bool
+	// AuditDatabaseURL (AUDIT_DATABASE_URL, postgres://…) keeps the audit
+	// log in PostgreSQL, shared by several instances; empty = a SQLite
+	// file in DataDir.
+	AuditDatabaseURL string
 }
 
 // Sandbox reports whether no upstream is configured, in which case the
@@ -72,6 +76,8 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionIdleTimeout: 30 * time.Minute,
 		SessionLifetime:    12 * time.Hour,
 		SessionSecret:      getenv("SESSION_SECRET"),
+
+		AuditDatabaseURL: strings.TrimSpace(getenv("AUDIT_DATABASE_URL")),
 	}
 	var problems []string
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -150,6 +156,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.SessionSecret != "" && len(c.SessionSecret) < 32 {
 		problems = append(problems, "SESSION_SECRET: at least 32 characters")
 	}
+	if c.AuditDatabaseURL != "" {
+		if err := checkPostgresURL(c.AuditDatabaseURL); err != nil {
+			problems = append(problems, "AUDIT_DATABASE_URL: "+err.Error())
+		}
+	}
 	switch v := strings.ToLower(getenv("COOKIE_SECURE")); v {
 	case "", "false", "0":
 	case "true", "1":
@@ -178,6 +189,20 @@ func checkBaseURL(v string) error {
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return fmt.Errorf("%s://%s%s: a base URL carries no query, fragment or credentials", u.Scheme, u.Host, u.Path)
+	}
+	return nil
+}
+
+// checkPostgresURL accepts the URL form of a PostgreSQL connection
+// string. The value is never repeated in the message: it usually carries
+// a password.
+func checkPostgresURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return fmt.Errorf("want a postgres:// or postgresql:// URL")
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return fmt.Errorf("the URL names no host (postgres://user:password@host:5432/database)")
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./var" || c.UpstreamTimeout != 10*time.Second ||
 		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || !c.Sandbox() ||
 		c.SessionStore != "sqlite" || c.SessionIdleTimeout != 30*time.Minute || c.SessionLifetime != 12*time.Hour ||
-		c.CookieSecure || c.SessionSecret != "" || c.RedisURL != "" {
+		c.CookieSecure || c.SessionSecret != "" || c.RedisURL != "" || c.AuditDatabaseURL != "" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -40,6 +40,8 @@ func TestLoadUpstreams(t *testing.T) {
 		"COOKIE_SECURE":     "true",
 		"KASKO_PRODUCTS":    "pr_a=Home contents, pr_b = Bike theft",
 		"KASKO_SORT_FIELDS": "created_at,last_name",
+
+		"AUDIT_DATABASE_URL": " postgres://audit:pw@db.internal:5432/audit?sslmode=require ",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +59,8 @@ func TestLoadUpstreams(t *testing.T) {
 		c.Addr != ":9000" || c.DataDir != "/data" || c.SessionStore != "redis" || c.RedisURL != "redis://127.0.0.1:6379/0" ||
 		c.SessionLifetime != 8*time.Hour || !c.CookieSecure ||
 		c.KaskoProducts["pr_a"] != "Home contents" || c.KaskoProducts["pr_b"] != "Bike theft" || len(c.KaskoProducts) != 2 ||
-		strings.Join(c.KaskoSortFields, ",") != "created_at,last_name" {
+		strings.Join(c.KaskoSortFields, ",") != "created_at,last_name" ||
+		c.AuditDatabaseURL != "postgres://audit:pw@db.internal:5432/audit?sslmode=require" {
 		t.Errorf("got %+v", c)
 	}
 }
@@ -82,6 +85,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"bad cookie flag", "COOKIE_SECURE", "maybe"},
 		{"bad products", "KASKO_PRODUCTS", "pr_1"},
 		{"bad sort fields", "KASKO_SORT_FIELDS", "-created_at"},
+		{"audit url not postgres", "AUDIT_DATABASE_URL", "mysql://user:pw@db/audit"},
+		{"audit url key=value form", "AUDIT_DATABASE_URL", "host=db user=audit password=pw"},
+		{"audit url without host", "AUDIT_DATABASE_URL", "postgres://user:pw@/audit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

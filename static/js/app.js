@@ -1,5 +1,7 @@
 // Progressive enhancements; every page works without this file.
 // - [data-copy] buttons copy their value to the clipboard.
+// - the cancel panel, once swapped in, takes the focus (keyboard and
+//   screen-reader users land where the work continues).
 // - input[data-viewer-zone] gets the browser's IANA time zone, for the
 //   "times in my zone" preference.
 // - <time datetime data-local-time> gains the viewer's own local time and
@@ -48,5 +50,17 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  document.addEventListener("htmx:afterSettle", function (e) { enhance(e.target); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    enhance(e.target);
+    // A panel swapped in by the user's action takes the keyboard focus:
+    // the first field in error, else the first control, else its message.
+    if (e.target.id === "cancel-panel") {
+      var el = e.target.querySelector("[aria-invalid=true]") ||
+        e.target.querySelector("select, textarea, input:not([type=hidden]), [data-testid=cancel-message]");
+      if (el) {
+        if (!el.matches("select, textarea, input")) el.setAttribute("tabindex", "-1");
+        el.focus();
+      }
+    }
+  });
 })();

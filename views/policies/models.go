@@ -2,7 +2,10 @@
 // handler builds every string; components only lay them out.
 package policies
 
-import "backoffice/views/layout"
+import (
+	auditviews "backoffice/views/audit"
+	"backoffice/views/layout"
+)
 
 // ListView is the policy list page.
 type ListView struct {
@@ -129,6 +132,8 @@ type DetailView struct {
 	CancelURL     string
 	CancelBlocked string
 	ProgressURL   string
+	// Timeline is what was done to the policy through the dashboard.
+	Timeline auditviews.TimelineView
 }
 
 // Field is a labelled value. Label is text (a humanized upstream key);

@@ -1,0 +1,604 @@
+package audit_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"backoffice/internal/audit"
+	"backoffice/internal/audit/pgtest"
+)
+
+// backend is one Log implementation under the shared conformance test.
+type backend struct {
+	name string
+	// fresh makes an empty store for t.
+	fresh func(t *testing.T) store
+}
+
+// store is one empty log's storage, which may be opened again: in memory
+// (mem) or SQL (cfg, and raw to reach the same storage with plain SQL).
+type store struct {
+	mem *audit.Memory
+	cfg audit.Config
+	raw func(t *testing.T) *sql.DB
+	// truncate is the store's statement that would empty the table in
+	// one go, when it has one.
+	truncate string
+}
+
+// open opens the store (again) and closes it when t ends.
+func (st store) open(t *testing.T) audit.Log {
+	t.Helper()
+	if st.mem != nil {
+		return st.mem
+	}
+	return mustOpen(t, st.cfg)
+}
+
+// openErr opens the store without failing the test, for callers off the
+// test goroutine and for expected failures.
+func (st store) openErr(ctx context.Context) (audit.Log, error) {
+	return audit.Open(ctx, st.cfg)
+}
+
+func memoryBackend() backend {
+	return backend{name: "memory", fresh: func(*testing.T) store { return store{mem: audit.NewMemory()} }}
+}
+
+func sqliteBackend() backend {
+	return backend{name: "sqlite", fresh: func(t *testing.T) store {
+		path := filepath.Join(t.TempDir(), "audit.db")
+		return store{
+			cfg: audit.Config{Path: path},
+			raw: func(t *testing.T) *sql.DB {
+				t.Helper()
+				db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return db
+			},
+		}
+	}}
+}
+
+func postgresBackend(srv *pgtest.Server) backend {
+	return backend{name: "postgres", fresh: func(t *testing.T) store {
+		dbURL := srv.NewDatabase(t)
+		return store{
+			cfg: audit.Config{DatabaseURL: dbURL},
+			raw: func(t *testing.T) *sql.DB {
+				t.Helper()
+				cfg, err := pgx.ParseConfig(dbURL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				db := stdlib.OpenDB(*cfg)
+				t.Cleanup(func() { db.Close() })
+				return db
+			},
+			truncate: "TRUNCATE audit_entries",
+		}
+	}}
+}
+
+// mustOpen opens a log and closes it when t ends.
+func mustOpen(t *testing.T, cfg audit.Config) audit.Log {
+	t.Helper()
+	l, err := audit.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func TestMemory(t *testing.T) {
+	t.Parallel()
+	conformance(t, memoryBackend())
+}
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	conformance(t, sqliteBackend())
+}
+
+// TestPostgres runs against a real server: a throwaway one started here,
+// or AUDIT_TEST_DATABASE_URL's.
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.Start(t)
+	conformance(t, postgresBackend(srv))
+}
+
+// conformance is what every Log must do; Memory is the reference.
+func conformance(t *testing.T, b backend) {
+	t.Run("append and list", func(t *testing.T) {
+		t.Parallel()
+		testAppendAndList(t, b.fresh(t))
+	})
+	t.Run("filters", func(t *testing.T) {
+		t.Parallel()
+		testFilters(t, b.fresh(t))
+	})
+	t.Run("pagination", func(t *testing.T) {
+		t.Parallel()
+		testPagination(t, b.fresh(t))
+	})
+	t.Run("invalid", func(t *testing.T) {
+		t.Parallel()
+		testInvalid(t, b.fresh(t))
+	})
+	t.Run("concurrent appends", func(t *testing.T) {
+		t.Parallel()
+		testConcurrentAppends(t, b.fresh(t))
+	})
+	if b.fresh(t).mem != nil {
+		return // the rest is about storage that outlives the Log value
+	}
+	t.Run("reopen", func(t *testing.T) {
+		t.Parallel()
+		testReopen(t, b.fresh(t))
+	})
+	t.Run("append only", func(t *testing.T) {
+		t.Parallel()
+		testAppendOnly(t, b.fresh(t))
+	})
+	t.Run("concurrent opens", func(t *testing.T) {
+		t.Parallel()
+		testConcurrentOpens(t, b.fresh(t))
+	})
+	t.Run("newer schema refused", func(t *testing.T) {
+		t.Parallel()
+		testNewerSchema(t, b.fresh(t))
+	})
+}
+
+// full is an entry with every field set, with text that tests quoting
+// and non-ASCII storage.
+func full(policy string) audit.Entry {
+	return audit.Entry{
+		Action:            audit.ActionCancel,
+		Actor:             "sk_test_…4f2a",
+		ActorName:         "Jānis Bērziņš",
+		Mode:              "test",
+		PolicyID:          policy,
+		InsurerPolicyID:   "TEST-" + policy,
+		VersionID:         "ver_1",
+		NewVersionID:      "ver_2",
+		Reason:            `Kündigung „sofort“; it's "quoted" -- ș ț <script>alert(1)</script>`,
+		TerminationDate:   "2026-04-30",
+		Outcome:           audit.OutcomeAccepted,
+		UpstreamStatus:    202,
+		UpstreamRequestID: "req_0123456789",
+		Message:           "accepted\nnew line",
+	}
+}
+
+// mustAppend appends e and fails the test on error.
+func mustAppend(t *testing.T, l audit.Log, e audit.Entry) audit.Entry {
+	t.Helper()
+	got, err := l.Append(context.Background(), e)
+	if err != nil {
+		t.Fatalf("Append(%s): %v", e.PolicyID, err)
+	}
+	return got
+}
+
+func mustList(t *testing.T, l audit.Log, f audit.Filter) audit.Page {
+	t.Helper()
+	p, err := l.List(context.Background(), f)
+	if err != nil {
+		t.Fatalf("List(%+v): %v", f, err)
+	}
+	return p
+}
+
+// checkSame compares entries field by field, the time as an instant in
+// UTC.
+func checkSame(t *testing.T, what string, got, want audit.Entry) {
+	t.Helper()
+	if !got.At.Equal(want.At) || got.At.Location() != time.UTC {
+		t.Errorf("%s: At = %v (%v), want %v in UTC", what, got.At, got.At.Location(), want.At)
+	}
+	got.At, want.At = time.Time{}, time.Time{}
+	if got != want {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+func ids(es []audit.Entry) []int64 {
+	out := make([]int64, len(es))
+	for i, e := range es {
+		out[i] = e.ID
+	}
+	return out
+}
+
+func testAppendAndList(t *testing.T, st store) {
+	l := st.open(t)
+	before := time.Now().Truncate(time.Microsecond)
+	first := mustAppend(t, l, full("tpol_1"))
+	after := time.Now()
+	if first.ID <= 0 {
+		t.Errorf("first ID = %d, want > 0", first.ID)
+	}
+	if first.At.Before(before) || first.At.After(after) || first.At.Location() != time.UTC || !first.At.Equal(first.At.Truncate(time.Microsecond)) {
+		t.Errorf("defaulted At = %v, want now (%v..%v) in UTC, whole microseconds", first.At, before, after)
+	}
+
+	riga, err := time.LoadLocation("Europe/Riga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := full("tpol_2")
+	e.At = time.Date(2026, 7, 1, 3, 30, 15, 123456789, riga) // UTC+3 in summer
+	e.Outcome, e.UpstreamStatus, e.ActorName, e.Message = audit.OutcomeRejected, 409, "", ""
+	second := mustAppend(t, l, e)
+	if second.ID <= first.ID {
+		t.Errorf("IDs %d then %d, want increasing", first.ID, second.ID)
+	}
+	if want := time.Date(2026, 7, 1, 0, 30, 15, 123456000, time.UTC); !second.At.Equal(want) || second.At.Location() != time.UTC {
+		t.Errorf("given At = %v, want %v (UTC, microseconds)", second.At, want)
+	}
+
+	p := mustList(t, l, audit.Filter{Limit: 100})
+	if p.Total != 2 || len(p.Entries) != 2 {
+		t.Fatalf("List: total %d, %d entries, want 2 and 2", p.Total, len(p.Entries))
+	}
+	checkSame(t, "newest", p.Entries[0], second)
+	checkSame(t, "oldest", p.Entries[1], first)
+}
+
+func testFilters(t *testing.T, st store) {
+	l := st.open(t)
+	seed := []audit.Entry{
+		{PolicyID: "tpol_a", InsurerPolicyID: "INS-A", Actor: "sk_test_…aaaa", ActorName: "Ana", Outcome: audit.OutcomeAccepted},
+		{PolicyID: "tpol_b", InsurerPolicyID: "INS-B", Actor: "sk_test_…bbbb", Outcome: audit.OutcomeRejected},
+		{PolicyID: "tpol_a", InsurerPolicyID: "INS-A", Actor: "sk_test_…bbbb", ActorName: "Ben", Outcome: audit.OutcomeCompleted},
+		{PolicyID: "tpol_c", Actor: "pk_test_…cccc", ActorName: "Ana", Outcome: audit.OutcomeRefused},
+		// A KASKO id that is also another policy's insurer id: the filter
+		// matches either column, as Memory does.
+		{PolicyID: "INS-B", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeUnknown},
+	}
+	var added []int64
+	for _, e := range seed {
+		e.Action = audit.ActionCancel
+		added = append(added, mustAppend(t, l, e).ID)
+	}
+	id := func(i int) int64 { return added[i] }
+	tests := []struct {
+		name   string
+		filter audit.Filter
+		want   []int64
+	}{
+		{"everything", audit.Filter{}, []int64{id(4), id(3), id(2), id(1), id(0)}},
+		{"policy by KASKO id", audit.Filter{Policy: "tpol_a"}, []int64{id(2), id(0)}},
+		{"policy by insurer id", audit.Filter{Policy: "INS-A"}, []int64{id(2), id(0)}},
+		{"policy by either column", audit.Filter{Policy: "INS-B"}, []int64{id(4), id(1)}},
+		{"policy unknown", audit.Filter{Policy: "tpol_zzz"}, nil},
+		{"policy is exact, not a prefix", audit.Filter{Policy: "tpol_"}, nil},
+		{"actor by masked key", audit.Filter{Actor: "sk_test_…bbbb"}, []int64{id(2), id(1)}},
+		{"actor by display name", audit.Filter{Actor: "Ana"}, []int64{id(3), id(0)}},
+		{"actor name is case-sensitive", audit.Filter{Actor: "ana"}, nil},
+		{"outcome", audit.Filter{Outcome: audit.OutcomeRejected}, []int64{id(1)}},
+		{"outcome with no entries", audit.Filter{Outcome: audit.OutcomeFailed}, nil},
+		{"policy and actor", audit.Filter{Policy: "tpol_a", Actor: "Ben"}, []int64{id(2)}},
+		{"all three", audit.Filter{Policy: "INS-B", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeUnknown}, []int64{id(4)}},
+		{"all three, one off", audit.Filter{Policy: "INS-B", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeAccepted}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.filter
+			f.Limit = 100
+			p := mustList(t, l, f)
+			if got := ids(p.Entries); !slices.Equal(got, tt.want) {
+				t.Errorf("ids = %v, want %v", got, tt.want)
+			}
+			if p.Total != len(tt.want) {
+				t.Errorf("Total = %d, want %d", p.Total, len(tt.want))
+			}
+		})
+	}
+}
+
+func testPagination(t *testing.T, st store) {
+	l := st.open(t)
+	var all []int64 // newest first
+	for i := range 7 {
+		e := full(fmt.Sprintf("tpol_%d", i%2))
+		all = append([]int64{mustAppend(t, l, e).ID}, all...)
+	}
+	tests := []struct {
+		name      string
+		filter    audit.Filter
+		want      []int64
+		wantTotal int
+	}{
+		{"first page", audit.Filter{Limit: 3}, all[0:3], 7},
+		{"middle page", audit.Filter{Limit: 3, Offset: 3}, all[3:6], 7},
+		{"last, short page", audit.Filter{Limit: 3, Offset: 6}, all[6:7], 7},
+		{"past the end keeps the total", audit.Filter{Limit: 3, Offset: 9}, nil, 7},
+		{"limit 1", audit.Filter{Limit: 1, Offset: 1}, all[1:2], 7},
+		{"limit 100 covers all", audit.Filter{Limit: 100}, all, 7},
+		// tpol_0 holds entries 0, 2, 4, 6: newest first all[0], all[2], …
+		{"filtered page", audit.Filter{Policy: "tpol_0", Limit: 2, Offset: 2}, []int64{all[4], all[6]}, 4},
+		{"filtered, past the end", audit.Filter{Policy: "tpol_1", Limit: 2, Offset: 4}, nil, 3},
+		{"filtered, nothing", audit.Filter{Policy: "none", Limit: 2, Offset: 2}, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustList(t, l, tt.filter)
+			if got := ids(p.Entries); !slices.Equal(got, tt.want) {
+				t.Errorf("ids = %v, want %v", got, tt.want)
+			}
+			if p.Total != tt.wantTotal {
+				t.Errorf("Total = %d, want %d", p.Total, tt.wantTotal)
+			}
+		})
+	}
+}
+
+func testInvalid(t *testing.T, st store) {
+	l := st.open(t)
+	entries := []struct {
+		name  string
+		entry func(*audit.Entry)
+	}{
+		{"no action", func(e *audit.Entry) { e.Action = "" }},
+		{"no outcome", func(e *audit.Entry) { e.Outcome = "" }},
+		{"no policy", func(e *audit.Entry) { e.PolicyID = "" }},
+		{"no actor", func(e *audit.Entry) { e.Actor = "" }},
+	}
+	for _, tt := range entries {
+		t.Run(tt.name, func(t *testing.T) {
+			e := full("tpol_x")
+			tt.entry(&e)
+			if err := e.Check(); !errors.Is(err, audit.ErrInvalid) {
+				t.Errorf("Check() = %v, want ErrInvalid", err)
+			}
+			if _, err := l.Append(context.Background(), e); !errors.Is(err, audit.ErrInvalid) {
+				t.Errorf("Append = %v, want ErrInvalid", err)
+			}
+		})
+	}
+	if p := mustList(t, l, audit.Filter{Limit: 10}); p.Total != 0 {
+		t.Errorf("invalid entries were stored: Total = %d", p.Total)
+	}
+	filters := []struct {
+		name   string
+		filter audit.Filter
+	}{
+		{"limit 0", audit.Filter{Limit: 0}},
+		{"limit 101", audit.Filter{Limit: 101}},
+		{"negative offset", audit.Filter{Limit: 10, Offset: -1}},
+	}
+	for _, tt := range filters {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.filter.Check(); !errors.Is(err, audit.ErrInvalid) {
+				t.Errorf("Check() = %v, want ErrInvalid", err)
+			}
+			if _, err := l.List(context.Background(), tt.filter); !errors.Is(err, audit.ErrInvalid) {
+				t.Errorf("List = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func testConcurrentAppends(t *testing.T, st store) {
+	l := st.open(t)
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	got := make(chan int64, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				e := full(fmt.Sprintf("tpol_w%d", w))
+				e.Reason = fmt.Sprintf("worker %d, entry %d", w, i)
+				a, err := l.Append(context.Background(), e)
+				if err != nil {
+					t.Errorf("worker %d: %v", w, err)
+					return
+				}
+				got <- a.ID
+			}
+		})
+	}
+	wg.Wait()
+	close(got)
+	var appended []int64
+	for id := range got {
+		appended = append(appended, id)
+	}
+	slices.Sort(appended)
+	if n := len(slices.Compact(slices.Clone(appended))); n != workers*each || len(appended) != workers*each {
+		t.Fatalf("%d appends gave %d distinct ids, want %d", len(appended), n, workers*each)
+	}
+	p := mustList(t, l, audit.Filter{Limit: 100})
+	listed := ids(p.Entries)
+	slices.Reverse(listed)
+	if p.Total != workers*each || !slices.Equal(listed, appended) {
+		t.Errorf("listed %d (Total %d), want the %d appended ids", len(listed), p.Total, workers*each)
+	}
+	for w := range workers {
+		if p := mustList(t, l, audit.Filter{Policy: fmt.Sprintf("tpol_w%d", w), Limit: 100}); p.Total != each {
+			t.Errorf("worker %d: %d entries, want %d", w, p.Total, each)
+		}
+	}
+}
+
+func testReopen(t *testing.T, st store) {
+	l := st.open(t)
+	first := mustAppend(t, l, full("tpol_1"))
+	second := mustAppend(t, l, full("tpol_2"))
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	again := st.open(t)
+	p := mustList(t, again, audit.Filter{Limit: 10})
+	if p.Total != 2 || len(p.Entries) != 2 {
+		t.Fatalf("after reopening: Total %d, %d entries, want 2", p.Total, len(p.Entries))
+	}
+	checkSame(t, "newest after reopening", p.Entries[0], second)
+	checkSame(t, "oldest after reopening", p.Entries[1], first)
+	if third := mustAppend(t, again, full("tpol_3")); third.ID <= second.ID {
+		t.Errorf("ID after reopening = %d, want > %d", third.ID, second.ID)
+	}
+	// A third open finds nothing to migrate and records nothing more.
+	st.open(t)
+	checkVersions(t, st.raw(t), []int{1})
+}
+
+// checkVersions reads the applied migrations.
+func checkVersions(t *testing.T, db *sql.DB, want []int) {
+	t.Helper()
+	rows, err := db.Query(`SELECT version FROM audit_schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("schema versions = %v, want %v", got, want)
+	}
+}
+
+func testAppendOnly(t *testing.T, st store) {
+	l := st.open(t)
+	kept := mustAppend(t, l, full("tpol_1"))
+	db := st.raw(t)
+	statements := []string{
+		`UPDATE audit_entries SET reason = 'rewritten'`,
+		`UPDATE audit_entries SET outcome = 'completed' WHERE id = 1`,
+		`DELETE FROM audit_entries`,
+		`DELETE FROM audit_entries WHERE id = 1`,
+	}
+	if st.truncate != "" {
+		statements = append(statements, st.truncate)
+	}
+	for _, stmt := range statements {
+		_, err := db.Exec(stmt)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want the append-only refusal", stmt, err)
+		}
+	}
+	p := mustList(t, l, audit.Filter{Limit: 10})
+	if p.Total != 1 || len(p.Entries) != 1 {
+		t.Fatalf("after the refused statements: Total %d, want 1", p.Total)
+	}
+	checkSame(t, "entry after refused changes", p.Entries[0], kept)
+}
+
+func testConcurrentOpens(t *testing.T, st store) {
+	const n = 4
+	logs := make([]audit.Log, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			// Not st.open: its t.Fatal must not run off the test
+			// goroutine.
+			logs[i], errs[i] = st.openErr(ctx)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("open %d: %v", i, errs[i])
+		}
+		t.Cleanup(func() { logs[i].Close() })
+	}
+	for i, l := range logs {
+		mustAppend(t, l, full(fmt.Sprintf("tpol_%d", i)))
+	}
+	if p := mustList(t, logs[0], audit.Filter{Limit: 10}); p.Total != n {
+		t.Errorf("Total = %d, want %d (one entry through each opened log)", p.Total, n)
+	}
+	checkVersions(t, st.raw(t), []int{1})
+}
+
+func testNewerSchema(t *testing.T, st store) {
+	l := st.open(t)
+	l.Close()
+	db := st.raw(t)
+	if _, err := db.Exec(`INSERT INTO audit_schema_migrations (version, applied_at) VALUES (99, '2030-01-01T00:00:00.000000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.openErr(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("open after a newer migration: err = %v, want a refusal naming the newer schema", err)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		cfg     audit.Config
+		wantErr string
+	}{
+		{"nothing configured", audit.Config{}, "neither"},
+		{"unparsable URL", audit.Config{DatabaseURL: "postgres://u:s3cr3t@host:notaport/db"}, "AUDIT_DATABASE_URL"},
+		{"unreachable server", audit.Config{DatabaseURL: "postgres://u:s3cr3t@/db?host=" + filepath.Join(dir, "no-socket") + "&connect_timeout=2"}, "connecting to PostgreSQL"},
+		{"folder is a file", audit.Config{Path: filepath.Join(blocker, "audit.db")}, "audit:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := audit.Open(context.Background(), tt.cfg)
+			if err == nil {
+				l.Close()
+				t.Fatalf("Open(%+v) succeeded, want an error", tt.cfg)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want it to mention %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("err = %v: it shows the password", err)
+			}
+		})
+	}
+}
+
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sub", "audit.db")
+	mustOpen(t, audit.Config{Path: path})
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("mode = %v, want 0600", mode)
+	}
+}
