@@ -281,7 +281,7 @@ func (c *Cancel) changed(w http.ResponseWriter, r *http.Request, seen *kasko.Pol
 	v.Diff = policyDiff(seen, now)
 	v.AlertRequestID = requestID
 	if key := cancelBlocker(now); key != "" {
-		v.Mode, v.Message = "blocked", i18n.T(ctx, "cancel.changed")+" "+i18n.T(ctx, key)
+		v.Mode, v.Message = "blocked", i18n.T(ctx, "cancel.changed_short")+" "+i18n.T(ctx, key)
 		return c.renderPanel(w, r, http.StatusPreconditionFailed, v)
 	}
 	it := c.intents.create(ownerOf(currentUser(ctx)), now)

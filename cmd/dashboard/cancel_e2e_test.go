@@ -83,6 +83,7 @@ func TestBrowserCancelPolicy(t *testing.T) {
 	signInWith(t, b, d, sandbox.KeyASecretTest)
 	detail := d.url + "/policies/" + sandbox.FixturePolicyID
 	openCancelReview(t, b, detail)
+	screenshot(t, b, "cancel-review")
 	browsertest.Get(t, b, chromedp.Evaluate[bool](`window.__samePage = true`))
 	if s := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="cancel-summary"]`))); !strings.Contains(s, "TEST-TESTE76R4R7D") || !strings.Contains(s, "Europe/Riga") {
 		t.Errorf("review summary = %q", s)
@@ -106,6 +107,7 @@ func TestBrowserCancelPolicy(t *testing.T) {
 	if n := browsertest.Get(t, b, chromedp.Evaluate[string](`[...document.querySelectorAll('[data-testid="notice"], [data-testid="ops-badge"]')].map(e => e.textContent).join(" ")`)); !strings.Contains(n, "Cancellation of TEST-TESTE76R4R7D completed.") {
 		t.Errorf("no completion notice: %q", n)
 	}
+	screenshot(t, b, "cancelled")
 	if n := sandboxCalls(t, d, sandbox.RouteCancelPolicy); n != 1 {
 		t.Errorf("the sandbox received %d cancel requests, want exactly 1", n)
 	}
@@ -134,6 +136,7 @@ func TestBrowserCancelInTwoTabs(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="cancel-confirm"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cancel-diff"]`)),
 	)
+	screenshot(t, second, "cancel-412")
 	row := browsertest.Get(t, second, chromedp.Evaluate[string](`(() => { const r = document.querySelector('[data-testid="cancel-diff"] tr[data-field="status"]'); return r ? r.querySelector('del').textContent + "→" + r.querySelector('ins').textContent : "" })()`))
 	if row != "paid→cancelled" {
 		t.Errorf("the diff's status row = %q, want paid→cancelled", row)
