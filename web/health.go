@@ -19,8 +19,11 @@ type Upstream struct {
 // TLS and routing work, without spending a credential).
 type health struct {
 	upstreams []Upstream
-	client    *http.Client
-	timeout   time.Duration
+	// stores are what the dashboard itself writes to (the audit log),
+	// checked by /readyz: an instance that cannot record must not serve.
+	stores  map[string]func(context.Context) error
+	client  *http.Client
+	timeout time.Duration
 }
 
 type probeResult struct {
@@ -48,6 +51,22 @@ func (h *health) ready(w http.ResponseWriter, r *http.Request) {
 			mu.Unlock()
 		})
 	}
+	stores := make(map[string]probeResult, len(h.stores))
+	for name, check := range h.stores {
+		wg.Go(func() {
+			start := time.Now()
+			res := probeResult{OK: true}
+			if err := check(ctx); err != nil {
+				// The check logs the cause; whoever asks /readyz learns
+				// only that the store is unavailable.
+				res = probeResult{Error: "unavailable"}
+			}
+			res.LatencyMS = time.Since(start).Milliseconds()
+			mu.Lock()
+			stores[name] = res
+			mu.Unlock()
+		})
+	}
 	wg.Wait()
 	status, code := "ok", http.StatusOK
 	for _, res := range results {
@@ -55,7 +74,16 @@ func (h *health) ready(w http.ResponseWriter, r *http.Request) {
 			status, code = "unavailable", http.StatusServiceUnavailable
 		}
 	}
-	writeJSON(w, code, map[string]any{"status": status, "upstreams": results})
+	for _, res := range stores {
+		if !res.OK {
+			status, code = "unavailable", http.StatusServiceUnavailable
+		}
+	}
+	body := map[string]any{"status": status, "upstreams": results}
+	if len(stores) > 0 {
+		body["stores"] = stores
+	}
+	writeJSON(w, code, body)
 }
 
 func (h *health) probe(ctx context.Context, url string) probeResult {

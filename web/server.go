@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,6 +26,8 @@ type Config struct {
 	Assets    *static.Assets
 	Catalog   *i18n.Catalog
 	Upstreams []Upstream
+	// Stores are checked by /readyz next to the upstreams (name → check).
+	Stores map[string]func(context.Context) error
 	// ProbeTimeout bounds /readyz; default 3s.
 	ProbeTimeout time.Duration
 }
@@ -39,6 +42,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	hc := &health{
 		upstreams: cfg.Upstreams,
+		stores:    cfg.Stores,
 		timeout:   cfg.ProbeTimeout,
 		client: &http.Client{
 			Timeout: cfg.ProbeTimeout,

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"compress/gzip"
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +28,12 @@ const wellFormedKey = "sk_test_OhbVrpoiVgRV5IfLBcbfnoGMbJmTPSIA"
 // httptest server.
 func newServer(t *testing.T, up handlers.Upstreams, probes ...web.Upstream) *httptest.Server {
 	t.Helper()
+	return newServerWithStores(t, up, nil, probes...)
+}
+
+// newServerWithStores is newServer with stores for /readyz to check.
+func newServerWithStores(t *testing.T, up handlers.Upstreams, stores map[string]func(context.Context) error, probes ...web.Upstream) *httptest.Server {
+	t.Helper()
 	assets, err := static.New()
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +57,7 @@ func newServer(t *testing.T, up handlers.Upstreams, probes ...web.Upstream) *htt
 			return nil
 		},
 	})
-	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog, Upstreams: probes})
+	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog, Upstreams: probes, Stores: stores})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,6 +327,22 @@ func TestHealth(t *testing.T) {
 	}
 	if r := get(t, bad.URL+"/healthz", nil); r.status != 200 {
 		t.Errorf("healthz must not depend on upstreams: %d", r.status)
+	}
+
+	// A store the dashboard writes to (the audit log) counts too, and its
+	// error stays in the log.
+	storeDown := newServerWithStores(t, handlers.Upstreams{Kasko: true}, map[string]func(context.Context) error{
+		"audit": func(context.Context) error { return errors.New("disk I/O error at /secret/path") },
+	}, web.Upstream{Name: "kasko", URL: up.URL})
+	r = get(t, storeDown.URL+"/readyz", nil)
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"audit":{"ok":false`) || strings.Contains(r.body, "/secret/path") {
+		t.Errorf("readyz with a failing store = %d %s", r.status, r.body)
+	}
+	storeUp := newServerWithStores(t, handlers.Upstreams{Kasko: true}, map[string]func(context.Context) error{
+		"audit": func(context.Context) error { return nil },
+	}, web.Upstream{Name: "kasko", URL: up.URL})
+	if r := get(t, storeUp.URL+"/readyz", nil); r.status != 200 || !strings.Contains(r.body, `"audit":{"ok":true`) {
+		t.Errorf("readyz with a working store = %d %s", r.status, r.body)
 	}
 }
 

@@ -154,12 +154,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 	}
 	root, err := web.New(web.Config{
-		Logger:       log,
-		Handlers:     h,
-		Sessions:     sessions,
-		Assets:       assets,
-		Catalog:      catalog,
-		Upstreams:    probes,
+		Logger:    log,
+		Handlers:  h,
+		Sessions:  sessions,
+		Assets:    assets,
+		Catalog:   catalog,
+		Upstreams: probes,
+		Stores: map[string]func(context.Context) error{"audit": func(ctx context.Context) error {
+			_, err := auditLog.List(ctx, audit.Filter{Limit: 1})
+			if err != nil {
+				log.WarnContext(ctx, "readiness: audit log unavailable", "err", err)
+			}
+			return err
+		}},
 		ProbeTimeout: min(cfg.UpstreamTimeout, 5*time.Second),
 	})
 	if err != nil {

@@ -127,7 +127,7 @@ func TestRunSandboxMode(t *testing.T) {
 			t.Errorf("start-up log lacks %q:\n%s", want, logs)
 		}
 	}
-	if status, body := getBody(t, d.url+"/readyz"); status != http.StatusOK || !strings.Contains(body, `"kasko":{"ok":true`) || !strings.Contains(body, `"push":{"ok":true`) {
+	if status, body := getBody(t, d.url+"/readyz"); status != http.StatusOK || !strings.Contains(body, `"kasko":{"ok":true`) || !strings.Contains(body, `"push":{"ok":true`) || !strings.Contains(body, `"audit":{"ok":true`) {
 		t.Errorf("/readyz = %d %s", status, body)
 	}
 	status, body := getBody(t, d.url+"/signin")
