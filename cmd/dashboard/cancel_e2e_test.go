@@ -111,6 +111,17 @@ func TestBrowserCancelPolicy(t *testing.T) {
 	if n := sandboxCalls(t, d, sandbox.RouteCancelPolicy); n != 1 {
 		t.Errorf("the sandbox received %d cancel requests, want exactly 1", n)
 	}
+
+	// The audit log has the attempt and its end, newest first.
+	b.Do(t,
+		chromedp.Click(chromedp.CSS(`[data-testid="nav-audit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-row"]`)),
+	)
+	outcomes := browsertest.Get(t, b, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid="audit-row"] [data-testid="audit-outcome"]')].map(e => e.textContent.trim())`))
+	if len(outcomes) != 2 || outcomes[0] != "Completed" || outcomes[1] != "Accepted" {
+		t.Errorf("audit outcomes = %q, want [Completed Accepted]", outcomes)
+	}
+	screenshot(t, b, "audit")
 	if p := b.ProblemsExcept(); len(p) > 0 {
 		t.Errorf("the pages logged problems:\n%s", strings.Join(p, "\n"))
 	}
