@@ -186,10 +186,12 @@ func auditRow(f *format.Formatter, e audit.Entry) auditviews.Row {
 		ISO:             at.Format(time.RFC3339),
 		Actor:           e.Actor,
 		ActorName:       e.ActorName,
-		PolicyURL:       "/policies/" + url.PathEscape(e.PolicyID),
 		PolicyLabel:     e.InsurerPolicyID,
 		PolicyID:        e.PolicyID,
+		Holder:          e.Holder,
+		Reference:       e.Reference,
 		Action:          e.Action,
+		VariantID:       e.VariantID,
 		Reason:          e.Reason,
 		TerminationDate: e.TerminationDate,
 		Outcome:         "other",
@@ -197,11 +199,18 @@ func auditRow(f *format.Formatter, e audit.Entry) auditviews.Row {
 		RequestID:       e.UpstreamRequestID,
 		Message:         e.Message,
 	}
+	// A creation has a policy to open only once the insurer made it.
+	if e.PolicyID != "" {
+		row.PolicyURL = "/policies/" + url.PathEscape(e.PolicyID)
+	}
 	if row.PolicyLabel == "" {
 		row.PolicyLabel = e.PolicyID
 	}
-	if e.Action == audit.ActionCancel {
+	switch e.Action {
+	case audit.ActionCancel:
 		row.ActionKey = "audit.action.cancel"
+	case audit.ActionCreate:
+		row.ActionKey = "audit.action.create"
 	}
 	if slices.Contains(audit.Outcomes(), e.Outcome) {
 		row.Outcome, row.OutcomeKey = e.Outcome, "audit.outcome."+e.Outcome

@@ -116,3 +116,60 @@ func TestPolicyTimeline(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyTimelineCreation checks that a policy's timeline shows its
+// creation, with the variant and the push reference, under its
+// cancellation, and that a creation naming another policy stays out.
+func TestPolicyTimelineCreation(t *testing.T) {
+	catalog, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := i18n.WithPrinter(context.Background(), catalog.Printer("en"))
+	at := time.Date(2026, 7, 1, 22, 5, 0, 0, time.UTC)
+	m := audit.NewMemory()
+	for _, e := range []audit.Entry{
+		{Action: audit.ActionCreate, PolicyID: "tpol_a", InsurerPolicyID: "INS-A", VariantID: "var_kasko_plus", Holder: "Jonas Weber",
+			Reference: "16fd2706-8baf-433b-82eb-8c7fada847da", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeCompleted, UpstreamStatus: 200, At: at},
+		{Action: audit.ActionCreate, PolicyID: "tpol_b", VariantID: "var_kasko_plus", Reference: "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+			Actor: "sk_test_…aaaa", Outcome: audit.OutcomeCompleted, At: at.Add(time.Minute)},
+		{Action: audit.ActionCancel, PolicyID: "tpol_a", InsurerPolicyID: "INS-A", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeAccepted,
+			TerminationDate: "2026-07-31", At: at.Add(2 * time.Minute)},
+	} {
+		if _, err := m.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := New(Deps{Audit: m}).policyTimeline(ctx, "tpol_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := auditviews.Timeline(v).Render(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := goquery.NewDocumentFromReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := doc.Find(`li[data-testid="audit-entry"]`)
+	var ids []string
+	items.Each(func(_ int, s *goquery.Selection) { ids = append(ids, s.AttrOr("data-id", "?")) })
+	if want := []string{"3", "1"}; !slices.Equal(ids, want) {
+		t.Fatalf("items = %v, want %v", ids, want)
+	}
+	creation := items.Last()
+	if got := strings.TrimSpace(creation.Find(".action").Text()); got != "Policy creation" {
+		t.Errorf("action = %q, want Policy creation", got)
+	}
+	if got := creation.Find(`[data-testid="audit-variant"] code`).Text(); got != "var_kasko_plus" {
+		t.Errorf("variant = %q, want var_kasko_plus", got)
+	}
+	if got := creation.Find(`[data-testid="audit-reference"]`).Text(); got != "16fd2706-8baf-433b-82eb-8c7fada847da" {
+		t.Errorf("reference = %q, want the push reference", got)
+	}
+	cancellation := items.First()
+	if n := cancellation.Find(`[data-testid="audit-variant"], [data-testid="audit-reference"]`).Length(); n != 0 {
+		t.Errorf("the cancellation shows %d variant or reference elements, want none", n)
+	}
+}

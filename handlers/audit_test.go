@@ -333,6 +333,178 @@ func TestAuditRowContent(t *testing.T) {
 	})
 }
 
+// Push references of the seeded creations.
+const (
+	refPending = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	refMade    = "16fd2706-8baf-433b-82eb-8c7fada847da"
+)
+
+// createSeed is a log with policy creations around one cancellation;
+// index i has ID i+1.
+func createSeed() []audit.Entry {
+	return []audit.Entry{
+		// Pushed, but the insurer has not made the policy yet: no ids.
+		{Action: audit.ActionCreate, VariantID: "var_kasko_basic", Holder: "Maria Popescu", Reference: refPending,
+			Actor: "sk_test_…aaaa", ActorName: "Ana", Mode: "test", Outcome: audit.OutcomeCompleted, UpstreamStatus: 200, UpstreamRequestID: "req_push_1"},
+		// Pushed and made at once: the policy has its ids.
+		{Action: audit.ActionCreate, VariantID: "var_kasko_plus", Holder: "Jonas Weber", Reference: refMade,
+			PolicyID: "tpol_new", InsurerPolicyID: "INS-NEW", Actor: "sk_test_…aaaa", Mode: "test",
+			Outcome: audit.OutcomeCompleted, UpstreamStatus: 200, UpstreamRequestID: "req_push_2"},
+		{Action: audit.ActionCancel, PolicyID: "tpol_a", InsurerPolicyID: "INS-A", Actor: "sk_test_…aaaa", Mode: "test",
+			Outcome: audit.OutcomeAccepted, UpstreamStatus: 202, Reason: "customer_request", TerminationDate: "2026-07-31"},
+		// Refused by the insurer: no reference, the holder as typed.
+		{Action: audit.ActionCreate, VariantID: "var_kasko_basic", Holder: `<b>Eve</b> & "Co"`, Actor: "sk_test_…bbbb", Mode: "test",
+			Outcome: audit.OutcomeRejected, UpstreamStatus: 422, UpstreamRequestID: "req_push_3", Message: "start_date is in the past"},
+	}
+}
+
+// TestAuditCreateEntries checks how a policy creation shows in the log:
+// the action and its variant, the policy when it has ids and otherwise
+// the holder and push reference, no cancellation columns, and that the
+// policy filter finds it by its push reference.
+func TestAuditCreateEntries(t *testing.T) {
+	srv := webtest.NewServer(t, webtest.Options{Audit: newAuditLog(t, createSeed())})
+	cell := func(row *goquery.Selection, id string) *goquery.Selection {
+		return row.Find(`[data-testid="` + id + `"]`)
+	}
+
+	for _, tt := range []struct{ lang, wantAction, wantVariant string }{
+		{"en", "Policy creation", "Variant"},
+		{"de", "Anlage einer Police", "Variante"},
+		{"ro", "Crearea poliței", "Variantă"},
+	} {
+		t.Run("action in "+tt.lang, func(t *testing.T) {
+			b := srv.NewBrowser(t)
+			b.Header.Set("Accept-Language", tt.lang)
+			b.SignIn(sandbox.KeyASecretTest)
+			doc := page(t, b, "/audit", http.StatusOK).Doc
+			checkAuditIDs(t, doc, "4", "3", "2", "1")
+			row := auditRows(doc).Last()
+			if got := textOf(cell(row, "audit-action").Find(".action")); got != tt.wantAction {
+				t.Errorf("action = %q, want %q", got, tt.wantAction)
+			}
+			if got, want := textOf(cell(row, "audit-variant")), tt.wantVariant+" var_kasko_basic"; got != want {
+				t.Errorf("variant = %q, want %q", got, want)
+			}
+			if got := textOf(cell(row, "audit-variant").Find("code")); got != "var_kasko_basic" {
+				t.Errorf("variant id = %q, want var_kasko_basic in <code>", got)
+			}
+		})
+	}
+
+	t.Run("no policy id: holder and reference, no link", func(t *testing.T) {
+		b := signedIn(t, srv, sandbox.KeyASecretTest)
+		row := auditRows(page(t, b, "/audit", http.StatusOK).Doc).Last()
+		policy := cell(row, "audit-policy")
+		if n := policy.Find("a").Length(); n != 0 {
+			t.Errorf("the policy cell has %d links, want none", n)
+		}
+		if got := textOf(policy.Find(`[data-testid="audit-holder"]`)); got != "Maria Popescu" {
+			t.Errorf("holder = %q, want Maria Popescu", got)
+		}
+		ref := policy.Find(`code[data-testid="audit-reference"]`)
+		if got := textOf(ref); got != refPending {
+			t.Errorf("reference = %q, want %q in <code>", got, refPending)
+		}
+		if got := ref.AttrOr("title", ""); got != "Push reference" {
+			t.Errorf("reference title = %q, want Push reference", got)
+		}
+		for id, want := range map[string]string{"audit-reason": "—", "audit-termination": "—", "audit-upstream-status": "200", "audit-actor": "sk_test_…aaaa Ana"} {
+			if got := textOf(cell(row, id)); got != want {
+				t.Errorf("%s = %q, want %q", id, got, want)
+			}
+		}
+		if got := textOf(cell(row, "audit-request-id").Find("code")); got != "req_push_1" {
+			t.Errorf("request id = %q, want req_push_1", got)
+		}
+	})
+
+	t.Run("with a policy id: the insurer id, linked", func(t *testing.T) {
+		b := signedIn(t, srv, sandbox.KeyASecretTest)
+		row := auditRows(page(t, b, "/audit?policy=tpol_new", http.StatusOK).Doc)
+		if row.Length() != 1 || row.AttrOr("data-id", "") != "2" {
+			t.Fatalf("/audit?policy=tpol_new shows %d rows (first %q), want entry 2", row.Length(), row.AttrOr("data-id", ""))
+		}
+		policy := cell(row, "audit-policy")
+		link := policy.Find("a")
+		if got := href(t, link, "policy link"); got != "/policies/tpol_new" {
+			t.Errorf("policy link = %q, want /policies/tpol_new", got)
+		}
+		if got := textOf(link); got != "INS-NEW" {
+			t.Errorf("policy = %q, want INS-NEW", got)
+		}
+		if n := policy.Find(`[data-testid="audit-holder"], [data-testid="audit-reference"]`).Length(); n != 0 {
+			t.Errorf("a created policy with ids still shows %d holder/reference elements", n)
+		}
+		if got := textOf(cell(row, "audit-action").Find(".action")); got != "Policy creation" {
+			t.Errorf("action = %q, want Policy creation", got)
+		}
+		if got := textOf(cell(row, "audit-variant").Find("code")); got != "var_kasko_plus" {
+			t.Errorf("variant = %q, want var_kasko_plus", got)
+		}
+		for _, id := range []string{"audit-reason", "audit-termination"} {
+			if got := textOf(cell(row, id)); got != "—" {
+				t.Errorf("%s = %q, want —", id, got)
+			}
+		}
+	})
+
+	t.Run("no reference: the holder alone, as typed", func(t *testing.T) {
+		b := signedIn(t, srv, sandbox.KeyASecretTest)
+		doc := page(t, b, "/audit?outcome=rejected", http.StatusOK).Doc
+		checkAuditIDs(t, doc, "4")
+		policy := cell(auditRows(doc), "audit-policy")
+		if got := policy.Find(`[data-testid="audit-holder"]`).Text(); got != `<b>Eve</b> & "Co"` {
+			t.Errorf("holder = %q, want the text as typed", got)
+		}
+		if n := doc.Find("#audit-table b").Length(); n != 0 {
+			t.Errorf("the holder became %d <b> elements", n)
+		}
+		if n := policy.Find(`[data-testid="audit-reference"], a`).Length(); n != 0 {
+			t.Errorf("the policy cell has %d reference or link elements, want none", n)
+		}
+	})
+
+	t.Run("the cancellation keeps its columns", func(t *testing.T) {
+		b := signedIn(t, srv, sandbox.KeyASecretTest)
+		row := auditRows(page(t, b, "/audit?policy=INS-A", http.StatusOK).Doc)
+		if got := textOf(cell(row, "audit-action")); got != "Cancellation" {
+			t.Errorf("action = %q, want Cancellation alone", got)
+		}
+		if got := textOf(cell(row, "audit-reason")); got != "customer_request" {
+			t.Errorf("reason = %q, want customer_request", got)
+		}
+	})
+
+	for _, tt := range []struct {
+		name, path string
+		hx         bool // an htmx request targeting #audit-table
+		want       string
+	}{
+		{"filter by the reference of a pending creation", "/audit?policy=" + refPending, false, "1"},
+		{"filter by the reference of a created policy", "/audit?policy=" + refMade, false, "2"},
+		{"filter by reference, spaces trimmed", "/audit?policy=+" + refPending + "+", false, "1"},
+		{"filter by reference, via htmx", "/audit?policy=" + refMade, true, "2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := signedIn(t, srv, sandbox.KeyAPublicTest)
+			var h []string
+			if tt.hx {
+				h = []string{"HX-Request", "true", "HX-Target", "audit-table", "HX-Current-URL", srv.URL + "/audit"}
+			}
+			doc := page(t, b, tt.path, http.StatusOK, h...).Doc
+			checkAuditIDs(t, doc, tt.want)
+			if got := textOf(doc.Find(`[data-testid="audit-range"]`)); got != "1–1 of 1" {
+				t.Errorf("range = %q, want 1–1 of 1", got)
+			}
+		})
+	}
+	t.Run("a reference prefix finds nothing", func(t *testing.T) {
+		b := signedIn(t, srv, sandbox.KeyASecretTest)
+		checkAuditIDs(t, page(t, b, "/audit?policy="+refPending[:8], http.StatusOK).Doc)
+	})
+}
+
 // TestAuditPagination pages through 120 entries, 50 a page by default.
 func TestAuditPagination(t *testing.T) {
 	entries := make([]audit.Entry, 120)
@@ -475,5 +647,18 @@ func TestAuditListOnPostgres(t *testing.T) {
 	}
 	if got, want := textOf(auditRows(doc).Find(`[data-testid="audit-time"]`)), format.New("en").DateTime(auditAt)+" UTC"; got != want {
 		t.Errorf("time = %q, want %q", got, want)
+	}
+
+	// A creation known only by its push reference, stored with no
+	// policy id, is found by the reference.
+	c := createSeed()[0]
+	c.At = auditAt.Add(time.Hour)
+	if _, err := log.Append(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	byRef := page(t, b, "/audit?policy="+refPending, http.StatusOK).Doc
+	checkAuditIDs(t, byRef, "6")
+	if got := textOf(auditRows(byRef).Find(`[data-testid="audit-reference"]`)); got != refPending {
+		t.Errorf("reference = %q, want %q", got, refPending)
 	}
 }

@@ -626,6 +626,8 @@ type intent struct {
 
 	mu    sync.Mutex // held while the request is out: a double click waits
 	reply *recorded
+	// push is what a new-policy form sent, once it has.
+	push *pushAttempt
 }
 
 // replayOrRun answers with the intent's recorded reply, or runs send (the

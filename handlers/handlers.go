@@ -71,20 +71,26 @@ type Deps struct {
 	ProductNames map[string]string
 	// Audit is the append-only log of actions taken here.
 	Audit audit.Log
+	// Push binds the push API client to a user's key; PushVariants are
+	// the product variants the new-policy form offers.
+	Push         func(key string) PushAPI
+	PushVariants []PushVariant
 }
 
 // Handlers groups the resource handlers and their shared dependencies.
 type Handlers struct {
-	log       *slog.Logger
-	assets    layout.Assets
-	upstreams Upstreams
-	sessions  *session.Manager
-	kasko     func(key string) PolicyAPI
-	languages []string
-	sortable  []string
-	products  map[string]string
-	zones     *format.Zones
-	audit     audit.Log
+	log          *slog.Logger
+	assets       layout.Assets
+	upstreams    Upstreams
+	sessions     *session.Manager
+	kasko        func(key string) PolicyAPI
+	languages    []string
+	sortable     []string
+	products     map[string]string
+	zones        *format.Zones
+	audit        audit.Log
+	push         func(key string) PushAPI
+	pushVariants []PushVariant
 
 	// Auth serves signing in and out.
 	Auth *Auth
@@ -97,6 +103,8 @@ type Handlers struct {
 	// Cancel serves policy cancellation; Operations the pending ones.
 	Cancel     *Cancel
 	Operations *Operations
+	// Push serves creating a policy through the push API.
+	Push *Push
 
 	// finished remembers the operations whose end is recorded.
 	finished sync.Map // new version id → true
@@ -107,7 +115,8 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames, zones: format.NewZones(), audit: d.Audit}
+	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames, zones: format.NewZones(), audit: d.Audit,
+		push: d.Push, pushVariants: d.PushVariants}
 	if h.audit == nil {
 		h.audit = audit.NewMemory()
 	}
@@ -117,6 +126,7 @@ func New(d Deps) *Handlers {
 	h.AuditPages = &AuditPages{h: h}
 	h.Cancel = &Cancel{h: h, intents: newIntents(time.Hour)}
 	h.Operations = &Operations{h: h}
+	h.Push = &Push{h: h, intents: newIntents(time.Hour)}
 	return h
 }
 
@@ -143,6 +153,7 @@ func (h *Handlers) meta(r *http.Request, title string) layout.PageMeta {
 		meta.User = u.Badge()
 		prefs := h.sessions.Preferences(r)
 		meta.Times, meta.ViewerZone = prefs.Times, prefs.ViewerZone
+		meta.CanCreate = !u.ReadOnly() && h.upstreams.Push && h.push != nil
 		// An htmx fragment has no header to show notices in; the next
 		// whole page does.
 		meta.Ops = h.opsView(r.Context(), !isHTMX(r))

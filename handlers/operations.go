@@ -61,6 +61,7 @@ func (h *Handlers) pendingOps(ctx context.Context) []pendingOp {
 		return nil
 	}
 	actor := user.Badge().MaskedKey
+	// Only cancellations are asynchronous: a push is done when it answers.
 	accepted, err := h.audit.List(ctx, audit.Filter{Actor: actor, Outcome: audit.OutcomeAccepted, Limit: 20})
 	if err != nil || len(accepted.Entries) == 0 {
 		if err != nil {
@@ -81,7 +82,7 @@ func (h *Handlers) pendingOps(ctx context.Context) []pendingOp {
 	}
 	var ops []pendingOp
 	for _, e := range accepted.Entries {
-		if ended[e.NewVersionID] || e.NewVersionID == "" || time.Since(e.At) > pendingWindow {
+		if e.Action != audit.ActionCancel || ended[e.NewVersionID] || e.NewVersionID == "" || time.Since(e.At) > pendingWindow {
 			continue
 		}
 		ops = append(ops, pendingOp{

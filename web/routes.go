@@ -34,6 +34,13 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("GET /policies/{id}", h.Wrap(h.SignedIn(h.Policies.Show)))
 	mux.Handle("GET /policies/{id}/documents/{kind}/{index}", h.Wrap(h.SignedIn(h.Policies.Document)))
 
+	// Creating a policy through the push API (staff only; the POST
+	// refuses read-only sessions itself, on the record).
+	mux.Handle("GET /policies/new", h.Wrap(h.Staff(h.Push.Form)))
+	mux.Handle("POST /policies/new", h.Wrap(h.SignedIn(h.Push.Submit)))
+	mux.Handle("GET /pushes/check", h.Wrap(h.Staff(h.Push.Check)))
+	mux.Handle("GET /pushes/{reference}", h.Wrap(h.SignedIn(h.Push.Result)))
+
 	// Cancelling a policy (staff only: read-only sessions are refused
 	// before any upstream call), and following pending operations.
 	mux.Handle("GET /policies/{id}/cancel", h.Wrap(h.Staff(h.Cancel.Form)))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"backoffice/apiclient/kasko"
+	"backoffice/apiclient/push"
 	"backoffice/handlers"
 	"backoffice/internal/audit"
 	"backoffice/internal/config"
@@ -135,6 +136,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		kaskoFor = func(key string) handlers.PolicyAPI { return kc.WithKey(key) }
 	}
 
+	var pushFor func(string) handlers.PushAPI
+	if cfg.KaskoPushURL != "" {
+		pc, err := push.New(cfg.KaskoPushURL, push.WithTimeout(cfg.UpstreamTimeout), push.WithLogger(log),
+			push.WithUserAgent("policy-backoffice/"+version))
+		if err != nil {
+			return err
+		}
+		pushFor = func(key string) handlers.PushAPI { return pc.WithKey(key) }
+	}
+	var variants []handlers.PushVariant
+	for _, v := range cfg.PushVariants {
+		// The push API's documented product (ARAG AS24) is German: its
+		// "today" is Berlin's.
+		variants = append(variants, handlers.PushVariant{ID: v.ID, Name: v.Name, Zone: "Europe/Berlin", AllowPastStart: v.AllowPastStart})
+	}
+
 	h := handlers.New(handlers.Deps{
 		Logger:    log,
 		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), App: assets.Path("js/app.js"), Favicon: assets.Path("img/favicon.svg")},
@@ -146,6 +163,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		SortableFields: cfg.KaskoSortFields,
 		ProductNames:   cfg.KaskoProducts,
 		Audit:          auditLog,
+		Push:           pushFor,
+		PushVariants:   variants,
 	})
 	var probes []web.Upstream
 	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {

@@ -1,5 +1,6 @@
 // Package audit is the append-only record of the actions people take
-// through the dashboard (cancellations first). There is no code path that
+// through the dashboard (cancellations, policies pushed to the insurer).
+// There is no code path that
 // changes or removes an entry: a later event about the same action (the
 // cancellation completing) is a new entry.
 package audit
@@ -33,14 +34,19 @@ func Outcomes() []string {
 	return []string{OutcomeAccepted, OutcomeCompleted, OutcomeFailed, OutcomeRejected, OutcomeUnknown, OutcomeRefused}
 }
 
-// ActionCancel is a policy cancellation.
-const ActionCancel = "cancel"
+// Actions, as recorded.
+const (
+	// ActionCancel is a policy cancellation.
+	ActionCancel = "cancel"
+	// ActionCreate is a policy pushed to the KASKO push API.
+	ActionCreate = "create"
+)
 
 // Entry is one recorded event.
 type Entry struct {
 	ID int64
 	At time.Time
-	// Action is what was attempted ("cancel").
+	// Action is what was attempted (ActionCancel, ActionCreate).
 	Action string
 	// Actor is the masked key ("sk_test_…4f2a"); ActorName the display
 	// name the user gave at sign-in, if any. Mode is "test" or "live".
@@ -49,15 +55,25 @@ type Entry struct {
 	Mode      string
 	// PolicyID is the KASKO id, InsurerPolicyID the insurer's; VersionID
 	// the version the user saw (sent as If-Match), NewVersionID the
-	// version the upstream assembles (from the status link).
+	// version the upstream assembles (from the status link). A creation
+	// often has none of them: the policy exists only once the insurer
+	// has processed the push.
 	PolicyID        string
 	InsurerPolicyID string
 	VersionID       string
 	NewVersionID    string
-	// Reason and TerminationDate ("YYYY-MM-DD") are what the user asked.
+	// Reason and TerminationDate ("YYYY-MM-DD") are what the user asked
+	// for a cancellation.
 	Reason          string
 	TerminationDate string
-	Outcome         string
+	// VariantID is the product variant a creation pushed, Holder the
+	// policy holder's first and last name, and Reference the push
+	// reference (a UUID) the upstream returns with a 200: until the
+	// policy has ids, the reference is what support can trace.
+	VariantID string
+	Holder    string
+	Reference string
+	Outcome   string
 	// UpstreamStatus is the HTTP status of the upstream's answer (0: none);
 	// UpstreamRequestID its X-Request-Id; Message its message, for support.
 	UpstreamStatus    int
@@ -67,7 +83,8 @@ type Entry struct {
 
 // Filter selects entries, newest first.
 type Filter struct {
-	// Policy matches the KASKO id or the insurer policy id exactly.
+	// Policy matches the KASKO id, the insurer policy id or the push
+	// reference exactly.
 	Policy string
 	// Actor matches the masked key or the display name exactly.
 	Actor string
@@ -98,10 +115,19 @@ type Log interface {
 // or run (a missing action or outcome, a limit out of range).
 var ErrInvalid = errors.New("audit: invalid")
 
-// Check validates an entry before it is stored.
+// Check validates an entry before it is stored. What names the subject
+// depends on the action: a cancellation is always of a known policy,
+// while a creation is known by its variant (the policy may never come
+// to exist).
 func (e Entry) Check() error {
-	if e.Action == "" || e.Outcome == "" || e.PolicyID == "" || e.Actor == "" {
-		return errors.Join(ErrInvalid, errors.New("an entry needs an action, an outcome, a policy and an actor"))
+	if e.Action == "" || e.Outcome == "" || e.Actor == "" {
+		return errors.Join(ErrInvalid, errors.New("an entry needs an action, an outcome and an actor"))
+	}
+	switch {
+	case e.Action == ActionCancel && e.PolicyID == "":
+		return errors.Join(ErrInvalid, errors.New("a cancellation entry needs a policy"))
+	case e.Action == ActionCreate && e.VariantID == "":
+		return errors.Join(ErrInvalid, errors.New("a creation entry needs a variant"))
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ type store struct {
 	// truncate is the store's statement that would empty the table in
 	// one go, when it has one.
 	truncate string
+	// indexes lists the names of the table's secondary indexes, sorted.
+	indexes string
 }
 
 // open opens the store (again) and closes it when t ends.
@@ -72,6 +74,7 @@ func sqliteBackend() backend {
 				t.Cleanup(func() { db.Close() })
 				return db
 			},
+			indexes: `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' ORDER BY name`,
 		}
 	}}
 }
@@ -92,6 +95,7 @@ func postgresBackend(srv *pgtest.Server) backend {
 				return db
 			},
 			truncate: "TRUNCATE audit_entries",
+			indexes:  `SELECT indexname FROM pg_indexes WHERE tablename = 'audit_entries' AND indexname <> 'audit_entries_pkey' ORDER BY indexname`,
 		}
 	}}
 }
@@ -166,6 +170,10 @@ func conformance(t *testing.T, b backend) {
 		t.Parallel()
 		testNewerSchema(t, b.fresh(t))
 	})
+	t.Run("upgrade from version 1", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeFromV1(t, b.fresh(t))
+	})
 }
 
 // full is an entry with every field set, with text that tests quoting
@@ -186,6 +194,24 @@ func full(policy string) audit.Entry {
 		UpstreamStatus:    202,
 		UpstreamRequestID: "req_0123456789",
 		Message:           "accepted\nnew line",
+	}
+}
+
+// created is a policy creation with every field it uses set: no policy
+// id (the insurer has not made the policy yet) and a push reference.
+func created(reference string) audit.Entry {
+	return audit.Entry{
+		Action:            audit.ActionCreate,
+		Actor:             "sk_test_…4f2a",
+		ActorName:         "Jānis Bērziņš",
+		Mode:              "test",
+		VariantID:         "var_kasko_comfort",
+		Holder:            `Ștefan "Ștefi" O'Brien-Müller`,
+		Reference:         reference,
+		Outcome:           audit.OutcomeCompleted,
+		UpstreamStatus:    200,
+		UpstreamRequestID: "req_push_42",
+		Message:           "pushed",
 	}
 }
 
@@ -256,12 +282,25 @@ func testAppendAndList(t *testing.T, st store) {
 		t.Errorf("given At = %v, want %v (UTC, microseconds)", second.At, want)
 	}
 
-	p := mustList(t, l, audit.Filter{Limit: 100})
-	if p.Total != 2 || len(p.Entries) != 2 {
-		t.Fatalf("List: total %d, %d entries, want 2 and 2", p.Total, len(p.Entries))
+	// A creation: no policy id, the variant, holder and reference set.
+	third := mustAppend(t, l, created("5b0e7c1a-3f42-4d8e-9a61-0c2f4e8b9d17"))
+	if third.ID <= second.ID {
+		t.Errorf("IDs %d then %d, want increasing", second.ID, third.ID)
 	}
-	checkSame(t, "newest", p.Entries[0], second)
-	checkSame(t, "oldest", p.Entries[1], first)
+
+	p := mustList(t, l, audit.Filter{Limit: 100})
+	if p.Total != 3 || len(p.Entries) != 3 {
+		t.Fatalf("List: total %d, %d entries, want 3 and 3", p.Total, len(p.Entries))
+	}
+	checkSame(t, "creation", p.Entries[0], third)
+	checkSame(t, "second", p.Entries[1], second)
+	checkSame(t, "first", p.Entries[2], first)
+	if got := p.Entries[0]; got.VariantID != "var_kasko_comfort" || got.Holder != `Ștefan "Ștefi" O'Brien-Müller` || got.Reference != "5b0e7c1a-3f42-4d8e-9a61-0c2f4e8b9d17" || got.PolicyID != "" {
+		t.Errorf("creation read back as variant %q, holder %q, reference %q, policy %q", got.VariantID, got.Holder, got.Reference, got.PolicyID)
+	}
+	if got := p.Entries[1]; got.VariantID != "" || got.Holder != "" || got.Reference != "" {
+		t.Errorf("cancellation read back with variant %q, holder %q, reference %q, want none", got.VariantID, got.Holder, got.Reference)
+	}
 }
 
 func testFilters(t *testing.T, st store) {
@@ -274,10 +313,19 @@ func testFilters(t *testing.T, st store) {
 		// A KASKO id that is also another policy's insurer id: the filter
 		// matches either column, as Memory does.
 		{PolicyID: "INS-B", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeUnknown},
+		// Creations: one known only by its push reference, one whose
+		// policy the insurer made at once, one refused before any push.
+		{Action: audit.ActionCreate, VariantID: "var_1", Holder: "Dan Pop", Reference: "9f1c2d3e-0000-4000-8000-000000000001",
+			Actor: "sk_test_…dddd", Outcome: audit.OutcomeCompleted},
+		{Action: audit.ActionCreate, VariantID: "var_1", Holder: "Eva Ene", Reference: "9f1c2d3e-0000-4000-8000-000000000002",
+			PolicyID: "tpol_e", InsurerPolicyID: "INS-E", Actor: "sk_test_…dddd", Outcome: audit.OutcomeCompleted},
+		{Action: audit.ActionCreate, VariantID: "var_2", Holder: "Ana Ionescu", Actor: "pk_test_…cccc", Outcome: audit.OutcomeRefused},
 	}
 	var added []int64
 	for _, e := range seed {
-		e.Action = audit.ActionCancel
+		if e.Action == "" {
+			e.Action = audit.ActionCancel
+		}
 		added = append(added, mustAppend(t, l, e).ID)
 	}
 	id := func(i int) int64 { return added[i] }
@@ -286,16 +334,27 @@ func testFilters(t *testing.T, st store) {
 		filter audit.Filter
 		want   []int64
 	}{
-		{"everything", audit.Filter{}, []int64{id(4), id(3), id(2), id(1), id(0)}},
+		{"everything", audit.Filter{}, []int64{id(7), id(6), id(5), id(4), id(3), id(2), id(1), id(0)}},
 		{"policy by KASKO id", audit.Filter{Policy: "tpol_a"}, []int64{id(2), id(0)}},
 		{"policy by insurer id", audit.Filter{Policy: "INS-A"}, []int64{id(2), id(0)}},
 		{"policy by either column", audit.Filter{Policy: "INS-B"}, []int64{id(4), id(1)}},
 		{"policy unknown", audit.Filter{Policy: "tpol_zzz"}, nil},
 		{"policy is exact, not a prefix", audit.Filter{Policy: "tpol_"}, nil},
+		{"creation by push reference", audit.Filter{Policy: "9f1c2d3e-0000-4000-8000-000000000001"}, []int64{id(5)}},
+		{"created policy by push reference", audit.Filter{Policy: "9f1c2d3e-0000-4000-8000-000000000002"}, []int64{id(6)}},
+		{"created policy by KASKO id", audit.Filter{Policy: "tpol_e"}, []int64{id(6)}},
+		{"created policy by insurer id", audit.Filter{Policy: "INS-E"}, []int64{id(6)}},
+		{"reference is exact, not a prefix", audit.Filter{Policy: "9f1c2d3e-0000-4000-8000"}, nil},
+		{"reference is case-sensitive", audit.Filter{Policy: "9F1C2D3E-0000-4000-8000-000000000001"}, nil},
+		{"creations by actor", audit.Filter{Actor: "sk_test_…dddd"}, []int64{id(6), id(5)}},
+		{"refused creation and cancellation", audit.Filter{Actor: "pk_test_…cccc", Outcome: audit.OutcomeRefused}, []int64{id(7), id(3)}},
+		{"reference and outcome", audit.Filter{Policy: "9f1c2d3e-0000-4000-8000-000000000001", Outcome: audit.OutcomeCompleted}, []int64{id(5)}},
+		{"reference and another outcome", audit.Filter{Policy: "9f1c2d3e-0000-4000-8000-000000000001", Outcome: audit.OutcomeAccepted}, nil},
 		{"actor by masked key", audit.Filter{Actor: "sk_test_…bbbb"}, []int64{id(2), id(1)}},
 		{"actor by display name", audit.Filter{Actor: "Ana"}, []int64{id(3), id(0)}},
 		{"actor name is case-sensitive", audit.Filter{Actor: "ana"}, nil},
 		{"outcome", audit.Filter{Outcome: audit.OutcomeRejected}, []int64{id(1)}},
+		{"outcome across actions", audit.Filter{Outcome: audit.OutcomeCompleted}, []int64{id(6), id(5), id(2)}},
 		{"outcome with no entries", audit.Filter{Outcome: audit.OutcomeFailed}, nil},
 		{"policy and actor", audit.Filter{Policy: "tpol_a", Actor: "Ben"}, []int64{id(2)}},
 		{"all three", audit.Filter{Policy: "INS-B", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeUnknown}, []int64{id(4)}},
@@ -355,18 +414,26 @@ func testPagination(t *testing.T, st store) {
 
 func testInvalid(t *testing.T, st store) {
 	l := st.open(t)
+	cancel := func() audit.Entry { return full("tpol_x") }
+	create := func() audit.Entry { return created("5b0e7c1a-3f42-4d8e-9a61-0c2f4e8b9d17") }
 	entries := []struct {
 		name  string
+		base  func() audit.Entry
 		entry func(*audit.Entry)
 	}{
-		{"no action", func(e *audit.Entry) { e.Action = "" }},
-		{"no outcome", func(e *audit.Entry) { e.Outcome = "" }},
-		{"no policy", func(e *audit.Entry) { e.PolicyID = "" }},
-		{"no actor", func(e *audit.Entry) { e.Actor = "" }},
+		{"no action", cancel, func(e *audit.Entry) { e.Action = "" }},
+		{"no outcome", cancel, func(e *audit.Entry) { e.Outcome = "" }},
+		{"no policy", cancel, func(e *audit.Entry) { e.PolicyID = "" }},
+		{"no actor", cancel, func(e *audit.Entry) { e.Actor = "" }},
+		{"cancellation with a variant but no policy", cancel, func(e *audit.Entry) { e.PolicyID, e.VariantID = "", "var_1" }},
+		{"creation without a variant", create, func(e *audit.Entry) { e.VariantID = "" }},
+		{"creation without a variant, with a policy", create, func(e *audit.Entry) { e.VariantID, e.PolicyID = "", "tpol_x" }},
+		{"creation without an actor", create, func(e *audit.Entry) { e.Actor = "" }},
+		{"creation without an outcome", create, func(e *audit.Entry) { e.Outcome = "" }},
 	}
 	for _, tt := range entries {
 		t.Run(tt.name, func(t *testing.T) {
-			e := full("tpol_x")
+			e := tt.base()
 			tt.entry(&e)
 			if err := e.Check(); !errors.Is(err, audit.ErrInvalid) {
 				t.Errorf("Check() = %v, want ErrInvalid", err)
@@ -378,6 +445,27 @@ func testInvalid(t *testing.T, st store) {
 	}
 	if p := mustList(t, l, audit.Filter{Limit: 10}); p.Total != 0 {
 		t.Errorf("invalid entries were stored: Total = %d", p.Total)
+	}
+	// What each action names its subject by is all it needs besides the
+	// action, actor and outcome.
+	valid := []struct {
+		name  string
+		entry audit.Entry
+	}{
+		{"creation without a policy", created("5b0e7c1a-3f42-4d8e-9a61-0c2f4e8b9d17")},
+		{"creation refused before any push", audit.Entry{Action: audit.ActionCreate, Actor: "pk_test_…cccc", VariantID: "var_1", Outcome: audit.OutcomeRefused}},
+		{"cancellation without a variant", audit.Entry{Action: audit.ActionCancel, Actor: "sk_test_…aaaa", PolicyID: "tpol_x", Outcome: audit.OutcomeAccepted}},
+	}
+	for i, tt := range valid {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.entry.Check(); err != nil {
+				t.Errorf("Check() = %v, want nil", err)
+			}
+			got := mustAppend(t, l, tt.entry)
+			if p := mustList(t, l, audit.Filter{Limit: 10}); p.Total != i+1 || len(p.Entries) == 0 || p.Entries[0].ID != got.ID {
+				t.Errorf("after appending: Total %d, want %d with entry %d newest", p.Total, i+1, got.ID)
+			}
+		})
 	}
 	filters := []struct {
 		name   string
@@ -460,7 +548,7 @@ func testReopen(t *testing.T, st store) {
 	}
 	// A third open finds nothing to migrate and records nothing more.
 	st.open(t)
-	checkVersions(t, st.raw(t), []int{1})
+	checkVersions(t, st.raw(t), []int{1, 2})
 }
 
 // checkVersions reads the applied migrations.
@@ -490,7 +578,18 @@ func checkVersions(t *testing.T, db *sql.DB, want []int) {
 func testAppendOnly(t *testing.T, st store) {
 	l := st.open(t)
 	kept := mustAppend(t, l, full("tpol_1"))
-	db := st.raw(t)
+	checkAppendOnly(t, st, st.raw(t))
+	p := mustList(t, l, audit.Filter{Limit: 10})
+	if p.Total != 1 || len(p.Entries) != 1 {
+		t.Fatalf("after the refused statements: Total %d, want 1", p.Total)
+	}
+	checkSame(t, "entry after refused changes", p.Entries[0], kept)
+}
+
+// checkAppendOnly runs every statement that would change or remove
+// entries and checks that the store refuses each.
+func checkAppendOnly(t *testing.T, st store, db *sql.DB) {
+	t.Helper()
 	statements := []string{
 		`UPDATE audit_entries SET reason = 'rewritten'`,
 		`UPDATE audit_entries SET outcome = 'completed' WHERE id = 1`,
@@ -506,11 +605,6 @@ func testAppendOnly(t *testing.T, st store) {
 			t.Errorf("%s: err = %v, want the append-only refusal", stmt, err)
 		}
 	}
-	p := mustList(t, l, audit.Filter{Limit: 10})
-	if p.Total != 1 || len(p.Entries) != 1 {
-		t.Fatalf("after the refused statements: Total %d, want 1", p.Total)
-	}
-	checkSame(t, "entry after refused changes", p.Entries[0], kept)
 }
 
 func testConcurrentOpens(t *testing.T, st store) {
@@ -540,7 +634,7 @@ func testConcurrentOpens(t *testing.T, st store) {
 	if p := mustList(t, logs[0], audit.Filter{Limit: 10}); p.Total != n {
 		t.Errorf("Total = %d, want %d (one entry through each opened log)", p.Total, n)
 	}
-	checkVersions(t, st.raw(t), []int{1})
+	checkVersions(t, st.raw(t), []int{1, 2})
 }
 
 func testNewerSchema(t *testing.T, st store) {
@@ -553,6 +647,166 @@ func testNewerSchema(t *testing.T, st store) {
 	_, err := st.openErr(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Errorf("open after a newer migration: err = %v, want a refusal naming the newer schema", err)
+	}
+}
+
+// v1Columns are the columns version 1 of the schema has, in the order
+// insertV1 binds them.
+const v1Columns = `at, action, actor, actor_name, mode, policy_id, insurer_policy_id, version_id, new_version_id,
+	reason, termination_date, outcome, upstream_status, upstream_request_id, message`
+
+// insertV1 writes e as a build that knew only version 1 did, and returns
+// its id. The time is bound as text, which both stores read as an
+// instant.
+func insertV1(t *testing.T, db *sql.DB, e audit.Entry) int64 {
+	t.Helper()
+	var id int64
+	err := db.QueryRow(`INSERT INTO audit_entries (`+v1Columns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		e.At.UTC().Format("2006-01-02T15:04:05.000000Z"), e.Action, e.Actor, e.ActorName, e.Mode, e.PolicyID, e.InsurerPolicyID,
+		e.VersionID, e.NewVersionID, e.Reason, e.TerminationDate, e.Outcome, e.UpstreamStatus, e.UpstreamRequestID, e.Message,
+	).Scan(&id)
+	if err != nil {
+		t.Fatalf("inserting a version 1 entry: %v", err)
+	}
+	return id
+}
+
+// openV1 leaves the store at schema version 1, as the build before
+// policy creations did.
+func openV1(t *testing.T, st store) {
+	t.Helper()
+	v1, err := audit.OpenUpTo(context.Background(), st.cfg, 1)
+	if err != nil {
+		t.Fatalf("opening at version 1: %v", err)
+	}
+	if err := v1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkVersions(t, st.raw(t), []int{1})
+}
+
+// testUpgradeFromV1 opens a log an older build wrote and checks that
+// its entries survive the upgrade as they were, and that the upgraded
+// log takes creations and is still append-only.
+func testUpgradeFromV1(t *testing.T, st store) {
+	openV1(t, st)
+	db := st.raw(t)
+	old := full("tpol_old")
+	old.At = time.Date(2026, 3, 1, 9, 15, 30, 123456000, time.UTC)
+	old.ID = insertV1(t, db, old)
+	older := audit.Entry{Action: audit.ActionCancel, Actor: "pk_test_…cccc", PolicyID: "tpol_ro", Outcome: audit.OutcomeRefused,
+		At: old.At.Add(time.Minute)}
+	older.ID = insertV1(t, db, older)
+
+	l := st.open(t)
+	checkVersions(t, db, []int{1, 2})
+	p := mustList(t, l, audit.Filter{Limit: 10})
+	if p.Total != 2 || len(p.Entries) != 2 {
+		t.Fatalf("after the upgrade: Total %d, %d entries, want 2", p.Total, len(p.Entries))
+	}
+	// checkSame compares every field: the ids are the ones version 1
+	// gave, and the new fields are empty.
+	checkSame(t, "second version 1 entry", p.Entries[0], older)
+	checkSame(t, "first version 1 entry", p.Entries[1], old)
+
+	// Version 1 refused an empty policy id; a creation has none.
+	c := mustAppend(t, l, created("5b0e7c1a-3f42-4d8e-9a61-0c2f4e8b9d17"))
+	if c.ID <= older.ID {
+		t.Errorf("first id after the upgrade = %d, want > %d", c.ID, older.ID)
+	}
+	next := mustAppend(t, l, full("tpol_new"))
+	if next.ID <= c.ID {
+		t.Errorf("ids %d then %d, want increasing", c.ID, next.ID)
+	}
+	if p := mustList(t, l, audit.Filter{Policy: "5b0e7c1a-3f42-4d8e-9a61-0c2f4e8b9d17", Limit: 10}); len(p.Entries) != 1 {
+		t.Errorf("by push reference after the upgrade: %d entries, want 1", len(p.Entries))
+	} else {
+		checkSame(t, "creation after the upgrade", p.Entries[0], c)
+	}
+	if p := mustList(t, l, audit.Filter{Policy: "tpol_old", Limit: 10}); len(p.Entries) != 1 || p.Entries[0].ID != old.ID {
+		t.Errorf("by policy after the upgrade: ids %v, want [%d]", ids(p.Entries), old.ID)
+	}
+
+	checkAppendOnly(t, st, db)
+	// The other CHECKs survive the upgrade.
+	if _, err := db.Exec(`INSERT INTO audit_entries (at, action, actor, outcome) VALUES ('2026-03-01T00:00:00.000000Z', '', 'sk_test_…4f2a', 'accepted')`); err == nil {
+		t.Error("an entry with an empty action was stored after the upgrade")
+	}
+	if got, want := queryStrings(t, db, st.indexes), []string{
+		"audit_entries_actor", "audit_entries_actor_name", "audit_entries_insurer_policy_id",
+		"audit_entries_outcome", "audit_entries_policy_id", "audit_entries_reference",
+	}; !slices.Equal(got, want) {
+		t.Errorf("indexes after the upgrade = %v, want %v", got, want)
+	}
+	if p := mustList(t, l, audit.Filter{Limit: 10}); p.Total != 4 {
+		t.Errorf("Total = %d after the refused statements, want 4", p.Total)
+	}
+
+	// The build that knows only version 1 now refuses the log.
+	if v1, err := audit.OpenUpTo(context.Background(), st.cfg, 1); err == nil {
+		v1.Close()
+		t.Error("a build knowing only version 1 opened the upgraded log")
+	} else if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("opening with version 1 only: err = %v, want the newer-schema refusal", err)
+	}
+}
+
+// queryStrings runs q and returns its single text column.
+func queryStrings(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestSQLiteUpgradeKeepsTheIDCounter: SQLite's upgrade rebuilds the
+// table, and the new table must go on from the old AUTOINCREMENT
+// counter, not from the highest id left, so that the id of an entry
+// removed outside the triggers is not handed out again.
+func TestSQLiteUpgradeKeepsTheIDCounter(t *testing.T) {
+	t.Parallel()
+	st := sqliteBackend().fresh(t)
+	openV1(t, st)
+	db := st.raw(t)
+	e := full("tpol_1")
+	e.At = time.Date(2026, 3, 1, 9, 15, 30, 0, time.UTC)
+	for range 3 {
+		insertV1(t, db, e)
+	}
+	// Tampering the triggers exist to stop, done the only way it can be.
+	for _, stmt := range []string{`DROP TRIGGER audit_entries_no_delete`, `DELETE FROM audit_entries WHERE id = 3`} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+
+	l := st.open(t)
+	if got := mustAppend(t, l, full("tpol_2")); got.ID != 4 {
+		t.Errorf("first id after the upgrade = %d, want 4 (3 was handed out before)", got.ID)
+	}
+	if got := queryStrings(t, db, `SELECT name || '=' || seq FROM sqlite_sequence ORDER BY name`); !slices.Equal(got, []string{"audit_entries=4"}) {
+		t.Errorf("sqlite_sequence = %v, want [audit_entries=4]", got)
+	}
+	if got := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE name LIKE '%v2%'`); len(got) != 0 {
+		t.Errorf("the rebuild left %v behind", got)
+	}
+	if got := ids(mustList(t, l, audit.Filter{Limit: 10}).Entries); !slices.Equal(got, []int64{4, 2, 1}) {
+		t.Errorf("ids = %v, want [4 2 1]", got)
 	}
 }
 

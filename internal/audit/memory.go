@@ -43,7 +43,7 @@ func (m *Memory) List(_ context.Context, f Filter) (Page, error) {
 	defer m.mu.Unlock()
 	var match []Entry
 	for _, e := range slices.Backward(m.entries) {
-		if f.Policy != "" && e.PolicyID != f.Policy && e.InsurerPolicyID != f.Policy {
+		if f.Policy != "" && e.PolicyID != f.Policy && e.InsurerPolicyID != f.Policy && e.Reference != f.Policy {
 			continue
 		}
 		if f.Actor != "" && e.Actor != f.Actor && e.ActorName != f.Actor {

@@ -19,11 +19,18 @@ type Config struct {
 // fails when the store cannot be reached, so that a dashboard never runs
 // with an audit log it cannot write.
 func Open(ctx context.Context, cfg Config) (Log, error) {
+	return openUpTo(ctx, cfg, 0)
+}
+
+// openUpTo is Open applying the migrations only up to version upTo (0:
+// all of them). Tests use it to leave a database as an older build left
+// it, and then check that Open upgrades it.
+func openUpTo(ctx context.Context, cfg Config, upTo int) (Log, error) {
 	switch {
 	case cfg.DatabaseURL != "":
-		return openPostgres(ctx, cfg.DatabaseURL)
+		return openPostgres(ctx, cfg.DatabaseURL, postgresDialect().upTo(upTo))
 	case cfg.Path != "":
-		return openSQLite(ctx, cfg.Path)
+		return openSQLite(ctx, cfg.Path, sqliteDialect().upTo(upTo))
 	default:
 		return nil, errors.New("audit: neither a SQLite path nor a PostgreSQL URL is configured")
 	}

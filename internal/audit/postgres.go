@@ -74,12 +74,40 @@ func postgresDialect() dialect {
 				`CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
 					FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()`,
 			}},
+			// Policy creations: the variant, holder and push reference, and
+			// no policy id until the insurer has made the policy. Adding a
+			// column with a constant default rewrites no row, so the
+			// triggers see nothing.
+			{version: 2, statements: []string{
+				`ALTER TABLE audit_entries
+					ADD COLUMN variant_id text NOT NULL DEFAULT '',
+					ADD COLUMN holder text NOT NULL DEFAULT '',
+					ADD COLUMN reference text NOT NULL DEFAULT ''`,
+				// Version 1 left the CHECK unnamed; PostgreSQL calls it
+				// audit_entries_policy_id_check, but the catalogue says
+				// for certain: drop every CHECK on policy_id alone.
+				`DO $$
+				DECLARE
+					c name;
+				BEGIN
+					FOR c IN
+						SELECT con.conname FROM pg_constraint con
+						JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = con.conkey[1]
+						WHERE con.conrelid = 'audit_entries'::regclass AND con.contype = 'c'
+							AND cardinality(con.conkey) = 1 AND att.attname = 'policy_id'
+					LOOP
+						EXECUTE format('ALTER TABLE audit_entries DROP CONSTRAINT %I', c);
+					END LOOP;
+				END
+				$$`,
+				`CREATE INDEX audit_entries_reference ON audit_entries (reference, id DESC)`,
+			}},
 		},
 	}
 }
 
 // openPostgres connects to the database at url and migrates it.
-func openPostgres(ctx context.Context, url string) (Log, error) {
+func openPostgres(ctx context.Context, url string, d dialect) (Log, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		// pgx's message hides the password; the URL itself is not
@@ -92,7 +120,7 @@ func openPostgres(ctx context.Context, url string) (Log, error) {
 	// server is not held open by quiet instances.
 	db.SetMaxOpenConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	l := &sqlLog{db: db, d: postgresDialect()}
+	l := &sqlLog{db: db, d: d}
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := ping(pingCtx, db); err != nil {

@@ -62,12 +62,72 @@ func sqliteDialect() dialect {
 				`CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
 			BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE refused'); END`,
 			}},
+			// Policy creations: the variant, holder and push reference, and
+			// no policy id until the insurer has made the policy. SQLite
+			// cannot drop a CHECK, so the table is rebuilt, in this
+			// migration's transaction: a failure leaves version 1 as it was.
+			{version: 2, statements: []string{
+				`CREATE TABLE audit_entries_v2 (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				at TEXT NOT NULL,
+				action TEXT NOT NULL CHECK (action <> ''),
+				actor TEXT NOT NULL CHECK (actor <> ''),
+				actor_name TEXT NOT NULL DEFAULT '',
+				mode TEXT NOT NULL DEFAULT '',
+				policy_id TEXT NOT NULL DEFAULT '',
+				insurer_policy_id TEXT NOT NULL DEFAULT '',
+				version_id TEXT NOT NULL DEFAULT '',
+				new_version_id TEXT NOT NULL DEFAULT '',
+				reason TEXT NOT NULL DEFAULT '',
+				termination_date TEXT NOT NULL DEFAULT '',
+				outcome TEXT NOT NULL CHECK (outcome <> ''),
+				upstream_status INTEGER NOT NULL DEFAULT 0,
+				upstream_request_id TEXT NOT NULL DEFAULT '',
+				message TEXT NOT NULL DEFAULT '',
+				variant_id TEXT NOT NULL DEFAULT '',
+				holder TEXT NOT NULL DEFAULT '',
+				reference TEXT NOT NULL DEFAULT ''
+			)`,
+				// Ids are copied, so links and notes naming an entry by id
+				// stay right.
+				`INSERT INTO audit_entries_v2 (id, at, action, actor, actor_name, mode, policy_id, insurer_policy_id,
+				version_id, new_version_id, reason, termination_date, outcome, upstream_status, upstream_request_id, message)
+			SELECT id, at, action, actor, actor_name, mode, policy_id, insurer_policy_id,
+				version_id, new_version_id, reason, termination_date, outcome, upstream_status, upstream_request_id, message
+			FROM audit_entries ORDER BY id`,
+				// The copy leaves the new table's counter at the highest id
+				// copied; the old counter may be higher (ids handed out to
+				// rows removed outside the triggers). Carry the larger one,
+				// so that no id is ever handed out twice.
+				`DELETE FROM sqlite_sequence WHERE name = 'audit_entries_v2'`,
+				`INSERT INTO sqlite_sequence (name, seq)
+			SELECT 'audit_entries_v2', seq FROM (
+				SELECT MAX(seq) AS seq FROM (
+					SELECT seq FROM sqlite_sequence WHERE name = 'audit_entries'
+					UNION ALL SELECT MAX(id) FROM audit_entries_v2))
+			WHERE seq IS NOT NULL`,
+				// DROP TABLE fires no DELETE trigger (it removes the
+				// table's triggers and indexes with it, and its counter
+				// row); the rename then carries the new counter row along.
+				`DROP TABLE audit_entries`,
+				`ALTER TABLE audit_entries_v2 RENAME TO audit_entries`,
+				`CREATE INDEX audit_entries_policy_id ON audit_entries (policy_id, id)`,
+				`CREATE INDEX audit_entries_insurer_policy_id ON audit_entries (insurer_policy_id, id)`,
+				`CREATE INDEX audit_entries_actor ON audit_entries (actor, id)`,
+				`CREATE INDEX audit_entries_actor_name ON audit_entries (actor_name, id)`,
+				`CREATE INDEX audit_entries_outcome ON audit_entries (outcome, id)`,
+				`CREATE INDEX audit_entries_reference ON audit_entries (reference, id)`,
+				`CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+			BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE refused'); END`,
+				`CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+			BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE refused'); END`,
+			}},
 		},
 	}
 }
 
 // openSQLite opens (creating when needed) the log in the file at path.
-func openSQLite(ctx context.Context, path string) (Log, error) {
+func openSQLite(ctx context.Context, path string, d dialect) (Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
@@ -80,7 +140,7 @@ func openSQLite(ctx context.Context, path string) (Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	l := &sqlLog{db: db, d: sqliteDialect()}
+	l := &sqlLog{db: db, d: d}
 	if err := ping(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("audit: opening %s: %w", path, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +26,15 @@ type dialect struct {
 	migrations   []migration
 }
 
+// upTo returns d with only the migrations up to version v (all when v
+// is 0 or beyond the newest).
+func (d dialect) upTo(v int) dialect {
+	if v > 0 {
+		d.migrations = slices.DeleteFunc(slices.Clone(d.migrations), func(m migration) bool { return m.version > v })
+	}
+	return d
+}
+
 // migration is one numbered schema step. Statements run one by one (no
 // reliance on a driver accepting several statements in one Exec), in
 // the transaction that records the version.
@@ -39,9 +49,11 @@ type sqlLog struct {
 	d  dialect
 }
 
-// columns lists the stored fields in the order every query uses.
+// columns lists the stored fields in the order every query uses; the
+// columns of later migrations come last, as they do in the tables.
 const columns = `id, at, action, actor, actor_name, mode, policy_id, insurer_policy_id, version_id, new_version_id,
-	reason, termination_date, outcome, upstream_status, upstream_request_id, message`
+	reason, termination_date, outcome, upstream_status, upstream_request_id, message,
+	variant_id, holder, reference`
 
 // migrate brings the schema to the newest version in one transaction:
 // either every pending migration applies or none does.
@@ -102,15 +114,17 @@ func (l *sqlLog) Append(ctx context.Context, e Entry) (Entry, error) {
 	// Microseconds are what PostgreSQL keeps; truncating here makes the
 	// returned entry equal to what a later List reads, in every store.
 	e.At = e.At.UTC().Truncate(time.Microsecond)
-	ph := make([]string, 15)
+	args := []any{
+		l.d.timeArg(e.At), e.Action, e.Actor, e.ActorName, e.Mode, e.PolicyID, e.InsurerPolicyID, e.VersionID, e.NewVersionID,
+		e.Reason, e.TerminationDate, e.Outcome, e.UpstreamStatus, e.UpstreamRequestID, e.Message,
+		e.VariantID, e.Holder, e.Reference,
+	}
+	ph := make([]string, len(args))
 	for i := range ph {
 		ph[i] = l.d.placeholder(i + 1)
 	}
 	q := `INSERT INTO audit_entries (` + strings.TrimPrefix(columns, "id, ") + `) VALUES (` + strings.Join(ph, ", ") + `) RETURNING id`
-	err := l.db.QueryRowContext(ctx, q,
-		l.d.timeArg(e.At), e.Action, e.Actor, e.ActorName, e.Mode, e.PolicyID, e.InsurerPolicyID, e.VersionID, e.NewVersionID,
-		e.Reason, e.TerminationDate, e.Outcome, e.UpstreamStatus, e.UpstreamRequestID, e.Message,
-	).Scan(&e.ID)
+	err := l.db.QueryRowContext(ctx, q, args...).Scan(&e.ID)
 	if err != nil {
 		return e, fmt.Errorf("audit: appending to the %s log: %w", l.d.name, err)
 	}
@@ -133,7 +147,7 @@ func (l *sqlLog) List(ctx context.Context, f Filter) (Page, error) {
 	// Each condition is added only when asked for, so that the planner
 	// sees plain equalities it can answer from the indexes.
 	if f.Policy != "" {
-		where = append(where, "(policy_id = "+arg(f.Policy)+" OR insurer_policy_id = "+arg(f.Policy)+")")
+		where = append(where, "(policy_id = "+arg(f.Policy)+" OR insurer_policy_id = "+arg(f.Policy)+" OR reference = "+arg(f.Policy)+")")
 	}
 	if f.Actor != "" {
 		where = append(where, "(actor = "+arg(f.Actor)+" OR actor_name = "+arg(f.Actor)+")")
@@ -159,7 +173,7 @@ func (l *sqlLog) List(ctx context.Context, f Filter) (Page, error) {
 		var at dbTime
 		if err := rows.Scan(&e.ID, &at, &e.Action, &e.Actor, &e.ActorName, &e.Mode, &e.PolicyID, &e.InsurerPolicyID,
 			&e.VersionID, &e.NewVersionID, &e.Reason, &e.TerminationDate, &e.Outcome, &e.UpstreamStatus,
-			&e.UpstreamRequestID, &e.Message, &p.Total); err != nil {
+			&e.UpstreamRequestID, &e.Message, &e.VariantID, &e.Holder, &e.Reference, &p.Total); err != nil {
 			return Page{}, fmt.Errorf("audit: reading the %s log: %w", l.d.name, err)
 		}
 		e.At = at.t

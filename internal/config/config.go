@@ -48,6 +48,10 @@ type Config struct {
 	// KaskoProducts maps product ids to display names (KASKO_PRODUCTS,
 	// "pr_…=Home contents,pr_…=Bike theft").
 	KaskoProducts map[string]string
+	// PushVariants are the product variants offered on the new-policy
+	// form (KASKO_PUSH_VARIANTS, "variant_id=Name" pairs; a name ending in
+	// " [past]" allows cover to start in the past). Default: ARAG AS24.
+	PushVariants []PushVariant
 	// CookieSecure forces Secure __Host- cookies (COOKIE_SECURE=true), for
 	// a dashboard behind a TLS-terminating proxy.
 	CookieSecure bool
@@ -144,6 +148,23 @@ func Load(getenv func(string) string) (Config, error) {
 			c.KaskoProducts[id] = name
 		}
 	}
+	c.PushVariants = []PushVariant{{ID: ARAGVariantID, Name: "ARAG AS24"}}
+	if v := getenv("KASKO_PUSH_VARIANTS"); v != "" {
+		c.PushVariants = nil
+		for _, pair := range strings.Split(v, ",") {
+			id, name, ok := strings.Cut(pair, "=")
+			id, name = strings.TrimSpace(id), strings.TrimSpace(name)
+			past := false
+			if n, found := strings.CutSuffix(name, "[past]"); found {
+				name, past = strings.TrimSpace(n), true
+			}
+			if !ok || !validVariantID(id) || name == "" {
+				problems = append(problems, fmt.Sprintf("KASKO_PUSH_VARIANTS: %q is not variant_id=Name (a 32-character variant id)", pair))
+				break
+			}
+			c.PushVariants = append(c.PushVariants, PushVariant{ID: id, Name: name, AllowPastStart: past})
+		}
+	}
 	switch c.SessionStore {
 	case "sqlite", "memory":
 	case "redis":
@@ -212,4 +233,29 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// ARAGVariantID is ARAG AS24's variant on the push API, from its
+// documentation.
+const ARAGVariantID = "d2va8Owp4WRnkbMpEWDAmVoN1JejB5GE"
+
+// PushVariant is a product variant the push API creates policies for.
+type PushVariant struct {
+	ID   string
+	Name string
+	// AllowPastStart lets cover start before today (backdated cover).
+	AllowPastStart bool
+}
+
+// validVariantID: the push API's variant ids are 32 letters and digits.
+func validVariantID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for _, r := range id {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
 }

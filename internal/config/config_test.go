@@ -85,6 +85,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"bad cookie flag", "COOKIE_SECURE", "maybe"},
 		{"bad products", "KASKO_PRODUCTS", "pr_1"},
 		{"bad sort fields", "KASKO_SORT_FIELDS", "-created_at"},
+		{"variant without name", "KASKO_PUSH_VARIANTS", "d2va8Owp4WRnkbMpEWDAmVoN1JejB5GE"},
+		{"short variant id", "KASKO_PUSH_VARIANTS", "abc=Short"},
 		{"audit url not postgres", "AUDIT_DATABASE_URL", "mysql://user:pw@db/audit"},
 		{"audit url key=value form", "AUDIT_DATABASE_URL", "host=db user=audit password=pw"},
 		{"audit url without host", "AUDIT_DATABASE_URL", "postgres://user:pw@/audit"},
@@ -102,5 +104,23 @@ func TestLoadRejectsBadValues(t *testing.T) {
 				t.Errorf("error %q leaks URL credentials", err)
 			}
 		})
+	}
+}
+
+func TestPushVariants(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.PushVariants) != 1 || c.PushVariants[0] != (config.PushVariant{ID: config.ARAGVariantID, Name: "ARAG AS24"}) {
+		t.Errorf("default variants = %+v, want ARAG AS24", c.PushVariants)
+	}
+	c, err = config.Load(env(map[string]string{"KASKO_PUSH_VARIANTS": "d2va8Owp4WRnkbMpEWDAmVoN1JejB5GE=ARAG AS24, abcdefghijklmnopqrstuvwxyz123456=Backdated cover [past]"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []config.PushVariant{{ID: config.ARAGVariantID, Name: "ARAG AS24"}, {ID: "abcdefghijklmnopqrstuvwxyz123456", Name: "Backdated cover", AllowPastStart: true}}
+	if len(c.PushVariants) != 2 || c.PushVariants[0] != want[0] || c.PushVariants[1] != want[1] {
+		t.Errorf("variants = %+v, want %+v", c.PushVariants, want)
 	}
 }

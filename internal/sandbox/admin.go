@@ -19,11 +19,16 @@ type faultsJSON struct {
 	FailCancellations *bool    `json:"fail_cancellations,omitempty"`
 	// RejectCancellations is a status (400, 404, 409, 412, 422) or 0.
 	RejectCancellations *int `json:"reject_cancellations,omitempty"`
+	// RejectPushes is a status (400, 401, 404) or 0, with an optional
+	// message.
+	RejectPushes      *int    `json:"reject_pushes,omitempty"`
+	RejectPushMessage *string `json:"reject_push_message,omitempty"`
 }
 
 func toFaultsJSON(f Faults) faultsJSON {
 	l := f.Latency.String()
-	return faultsJSON{Latency: &l, ErrorRate: &f.ErrorRate, MalformedRate: &f.MalformedRate, FailCancellations: &f.FailCancellations, RejectCancellations: &f.RejectCancellations}
+	return faultsJSON{Latency: &l, ErrorRate: &f.ErrorRate, MalformedRate: &f.MalformedRate, FailCancellations: &f.FailCancellations, RejectCancellations: &f.RejectCancellations,
+		RejectPushes: &f.RejectPushes, RejectPushMessage: &f.RejectPushMessage}
 }
 
 type fixtureJSON struct {
@@ -110,6 +115,12 @@ func (s *Sandbox) handleFaults(c *call) reply {
 	}
 	if in.MalformedRate != nil {
 		f.MalformedRate = *in.MalformedRate
+	}
+	if in.RejectPushes != nil {
+		f.RejectPushes = *in.RejectPushes
+	}
+	if in.RejectPushMessage != nil {
+		f.RejectPushMessage = *in.RejectPushMessage
 	}
 	if in.RejectCancellations != nil {
 		f.RejectCancellations = *in.RejectCancellations

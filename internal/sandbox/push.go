@@ -30,6 +30,13 @@ func (s *Sandbox) handlePush(c *call) reply {
 	if !ok {
 		return s.tooLarge(famPush)
 	}
+	if f := s.Faults(); f.RejectPushes != 0 {
+		msg := f.RejectPushMessage
+		if msg == "" {
+			msg = map[int]string{http.StatusBadRequest: "The 'vin' field is required.", http.StatusNotFound: "Unknown variant_id."}[f.RejectPushes]
+		}
+		return pushError(f.RejectPushes, msg)
+	}
 	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return pushError(http.StatusBadRequest, "Content-Type must be application/json.")

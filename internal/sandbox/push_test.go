@@ -125,3 +125,32 @@ func TestPushErrors(t *testing.T) {
 		t.Errorf("Calls(push): got %d, want %d", got, len(cases))
 	}
 }
+
+func TestRejectPushes(t *testing.T) {
+	srv, _ := start(t, sandbox.Options{})
+	body := `{"variant_id":"` + sandbox.ARAGVariantID + `","input":{"first_name":"A","last_name":"B","email":"a@example.com","data":{"start_date":"2026-12-01","vin":"WVWZZZ1KZ8W006165"}}}`
+	tests := []struct {
+		status  int
+		message string
+		want    string
+	}{
+		{400, "", "Bad Request: The 'vin' field is required."},
+		{400, "Invalid JSON.", "Bad Request: Invalid JSON."},
+		{401, "", "Unauthorized"},
+		{404, "", "Not Found: Unknown variant_id."},
+	}
+	for _, tt := range tests {
+		srv.Sandbox.SetFaults(sandbox.Faults{RejectPushes: tt.status, RejectPushMessage: tt.message})
+		r := do(t, "POST", srv.PushURL+"/", body, basic(sandbox.KeyASecretTest), header("Content-Type", "application/json"))
+		if r.status != tt.status || str(r.json(t), "errorMessage") != tt.want {
+			t.Errorf("reject %d %q: got %d %s", tt.status, tt.message, r.status, r.body)
+		}
+	}
+	srv.Sandbox.SetFaults(sandbox.Faults{})
+	if r := do(t, "POST", srv.PushURL+"/", body, basic(sandbox.KeyASecretTest), header("Content-Type", "application/json")); r.status != 200 {
+		t.Errorf("without the fault: %d", r.status)
+	}
+	if n := srv.Sandbox.Calls(sandbox.RoutePush); n != 5 {
+		t.Errorf("push calls = %d, want 5", n)
+	}
+}

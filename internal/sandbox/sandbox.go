@@ -102,6 +102,11 @@ type Faults struct {
 	// it, as if the upstream had a reason the sandbox's data does not
 	// show; 0 is off.
 	RejectCancellations int
+	// RejectPushes makes every push by a secret key answer with this
+	// status (400, 401 or 404) and RejectPushMessage as its errorMessage
+	// detail (default: the contract's wording for that status); 0 is off.
+	RejectPushes      int
+	RejectPushMessage string
 }
 
 func (f Faults) validate() error {
@@ -109,6 +114,11 @@ func (f Faults) validate() error {
 	case 0, http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusPreconditionFailed, http.StatusUnprocessableEntity:
 	default:
 		return errors.New("reject_cancellations must be 0, 400, 404, 409, 412 or 422")
+	}
+	switch f.RejectPushes {
+	case 0, http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound:
+	default:
+		return errors.New("reject_pushes must be 0, 400, 401 or 404")
 	}
 	if f.Latency < 0 {
 		return errors.New("latency must not be negative")

@@ -52,15 +52,21 @@ type Row struct {
 	// Actor is the masked key; ActorName the name given at sign-in.
 	Actor     string
 	ActorName string
-	// PolicyURL opens the policy; PolicyLabel is its insurer id (the
-	// KASKO id when the entry has none), PolicyID the KASKO id.
+	// PolicyURL opens the policy, "" when the entry has no KASKO id (a
+	// creation the insurer has not made yet); PolicyLabel is its insurer
+	// id (the KASKO id when the entry has none), PolicyID the KASKO id.
 	PolicyURL   string
 	PolicyLabel string
 	PolicyID    string
+	// Holder and Reference (the push reference) name a creation that
+	// has no policy id.
+	Holder    string
+	Reference string
 	// ActionKey is the catalogue key of a known action; Action the raw
-	// action otherwise.
+	// action otherwise. VariantID is the variant a creation pushed.
 	ActionKey string
 	Action    string
+	VariantID string
 	Reason    string
 	// TerminationDate is the requested date, formatted; "" for none.
 	TerminationDate string

@@ -24,6 +24,9 @@ type PageMeta struct {
 	// "viewer"; ViewerZone the zone their browser reported, if any.
 	Times      string
 	ViewerZone string
+	// CanCreate shows the way to the new-policy form (staff, push API
+	// configured).
+	CanCreate bool
 	// Ops are the user's pending operations and finished-operation
 	// notices, for the header.
 	Ops OpsView

@@ -240,3 +240,49 @@ type OpRow struct {
 	ProgressURL     string
 	StatusKey       string
 }
+
+// NewPolicyView is the form that pushes a new policy.
+type NewPolicyView struct {
+	Meta     layout.PageMeta
+	Token    string
+	Variants []VariantOption
+	// The input, kept on every error.
+	FirstName, LastName, Email, StartDate, VIN string
+	MetaRows                                   []MetaRow
+	CanAddMeta                                 bool
+	// MinDate is the earliest start date the variant allows ("" = any).
+	MinDate string
+	// Errors maps a field (variant_id, first_name, …, metadata) to its
+	// message; Alert is a message above the form.
+	Errors         map[string]string
+	Alert          string
+	AlertKind      string // "error" (default) or "info"
+	AlertRequestID string
+}
+
+// VariantOption is one product variant.
+type VariantOption struct {
+	ID, Name string
+	Selected bool
+}
+
+// MetaRow is one metadata key and value.
+type MetaRow struct {
+	Key, Value string
+}
+
+// PushResultView is what became of a push: Mode "created" (found, with a
+// link), "pending" (accepted, not in the list yet) or "unknown" (no
+// answer: look before sending again).
+type PushResultView struct {
+	Meta            layout.PageMeta
+	Mode            string
+	Reference       string
+	PolicyURL       string
+	InsurerPolicyID string
+	Holder          string
+	ListURL         string
+	LookAgainURL    string
+	CheckURL        string
+	RequestID       string
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"backoffice/apiclient/kasko"
+	"backoffice/apiclient/push"
 	"backoffice/handlers"
 	"backoffice/internal/audit"
 	"backoffice/internal/i18n"
@@ -62,6 +63,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pc, err := push.New(up.PushURL, push.WithTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sessions, err := session.New(session.Config{Store: "memory", Secret: []byte("webtest-secret-webtest-secret-32"), IdleTimeout: opts.IdleTimeout})
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +100,8 @@ func NewServer(t testing.TB, opts Options) *Server {
 		SortableFields: sandbox.SortableFields(),
 		ProductNames:   productNames(up.Sandbox.Products()),
 		Audit:          auditLog,
+		Push:           func(key string) handlers.PushAPI { return pc.WithKey(key) },
+		PushVariants:   []handlers.PushVariant{{ID: sandbox.ARAGVariantID, Name: "ARAG AS24", Zone: "Europe/Berlin"}, {ID: "BackdatedVariant0000000000000000", Name: "Backdated test variant", Zone: "Europe/Berlin", AllowPastStart: true}},
 	})
 	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog})
 	if err != nil {
