@@ -125,13 +125,8 @@ func (c *Cancel) Submit(w http.ResponseWriter, r *http.Request) error {
 	user := currentUser(ctx)
 	if user.ReadOnly() {
 		// Refused here, without asking the upstream, and on the record.
-		badge := user.Badge()
-		if _, err := c.h.audit.Append(ctx, audit.Entry{
-			Action: audit.ActionCancel, Actor: badge.MaskedKey, ActorName: user.DisplayName, Mode: badge.Mode,
-			PolicyID: truncate(r.PathValue("id"), 100), Outcome: audit.OutcomeRefused, Message: "read-only session",
-		}); err != nil {
-			c.h.log.ErrorContext(ctx, "audit append failed", "err", err)
-		}
+		c.h.record(ctx, audit.Entry{Action: audit.ActionCancel, PolicyID: truncate(r.PathValue("id"), 100),
+			Outcome: audit.OutcomeRefused, Message: "read-only session"}, nil)
 		return &Error{Status: http.StatusForbidden, MessageKey: "error.read_only"}
 	}
 	if err := parseForm(w, r); err != nil {
@@ -186,30 +181,19 @@ func (c *Cancel) send(w http.ResponseWriter, r *http.Request, it *intent, in can
 	req := kasko.CancelRequest{Reason: in.upstreamReason(), TerminationDate: in.Date}
 	accepted, err := api.CancelPolicy(ctx, pol.ID, pol.VersionID, req)
 
-	badge := user.Badge()
 	entry := audit.Entry{
-		Action: audit.ActionCancel, Actor: badge.MaskedKey, ActorName: user.DisplayName, Mode: badge.Mode,
-		PolicyID: pol.ID, InsurerPolicyID: pol.InsurerPolicyID, VersionID: pol.VersionID,
+		Action: audit.ActionCancel, PolicyID: pol.ID, InsurerPolicyID: pol.InsurerPolicyID, VersionID: pol.VersionID,
 		Reason: req.Reason, TerminationDate: req.TerminationDate,
 	}
-	var ue *apiclient.Error
-	if errors.As(err, &ue) {
-		entry.UpstreamStatus, entry.UpstreamRequestID, entry.Message = ue.StatusCode, ue.RequestID, ue.Message
-	}
-	switch {
-	case err == nil:
+	if err == nil {
 		entry.Outcome, entry.UpstreamStatus, entry.UpstreamRequestID = audit.OutcomeAccepted, http.StatusAccepted, accepted.RequestID
 		entry.NewVersionID = versionFromStatusURL(accepted.StatusURL)
-	case errors.Is(err, apiclient.ErrBadRequest), errors.Is(err, apiclient.ErrNotFound), errors.Is(err, apiclient.ErrConflict),
-		errors.Is(err, apiclient.ErrPreconditionFailed), errors.Is(err, apiclient.ErrUnprocessable):
-		entry.Outcome = audit.OutcomeRejected
-	default:
-		entry.Outcome = audit.OutcomeUnknown
 	}
-	if _, aerr := c.h.audit.Append(ctx, entry); aerr != nil {
-		// The cancellation itself happened (or not) upstream; losing its
-		// trace is an operator matter, so it is logged loudly.
-		c.h.log.ErrorContext(ctx, "audit append failed", "err", aerr, "policy", pol.ID, "outcome", entry.Outcome)
+	c.h.record(ctx, entry, err)
+	var ue *apiclient.Error
+	errors.As(err, &ue)
+	if ue != nil {
+		entry.UpstreamRequestID = ue.RequestID
 	}
 
 	switch {

@@ -3,10 +3,12 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
+	"backoffice/apiclient"
 	"backoffice/apiclient/kasko"
 	"backoffice/internal/audit"
 	"backoffice/internal/i18n"
@@ -148,16 +150,11 @@ func (h *Handlers) finishOp(ctx context.Context, op pendingOp, st *kasko.Version
 			message = st.Error.Message
 		}
 	}
-	user := currentUser(ctx)
-	badge := user.Badge()
-	if _, err := h.audit.Append(ctx, audit.Entry{
-		Action: op.Action, Actor: badge.MaskedKey, ActorName: user.DisplayName, Mode: badge.Mode,
-		PolicyID: op.PolicyID, InsurerPolicyID: op.InsurerPolicyID, VersionID: op.VersionID, NewVersionID: op.NewVersionID,
+	h.record(ctx, audit.Entry{
+		Action: op.Action, PolicyID: op.PolicyID, InsurerPolicyID: op.InsurerPolicyID, VersionID: op.VersionID, NewVersionID: op.NewVersionID,
 		Reason: op.Reason, TerminationDate: op.TerminationDate, Outcome: outcome,
 		UpstreamStatus: http.StatusOK, UpstreamRequestID: st.RequestID, Message: message,
-	}); err != nil {
-		h.log.ErrorContext(ctx, "audit append failed", "err", err, "policy", op.PolicyID, "outcome", outcome)
-	}
+	}, nil)
 	h.addNotice(ctx, notice{Outcome: outcome, PolicyID: op.PolicyID, InsurerPolicyID: op.InsurerPolicyID, Message: message})
 }
 
@@ -225,4 +222,31 @@ func (o *Operations) List(w http.ResponseWriter, r *http.Request) error {
 
 func progressURL(policyID, newVersionID string) string {
 	return "/policies/" + url.PathEscape(policyID) + "/cancel/progress?version=" + url.QueryEscape(newVersionID)
+}
+
+// record appends e to the audit log as the current user's act. With err
+// (the upstream's answer) it fills in the upstream status, request id and
+// message, and, unless e has one, the outcome: refused by the upstream,
+// or unknown when no usable answer came. A failed append is logged
+// loudly: the action itself happened, or not, upstream all the same.
+func (h *Handlers) record(ctx context.Context, e audit.Entry, err error) {
+	user := currentUser(ctx)
+	badge := user.Badge()
+	e.Actor, e.ActorName, e.Mode = badge.MaskedKey, user.DisplayName, badge.Mode
+	var ue *apiclient.Error
+	if errors.As(err, &ue) {
+		e.UpstreamStatus, e.UpstreamRequestID, e.Message = ue.StatusCode, ue.RequestID, ue.Message
+	}
+	if e.Outcome == "" && err != nil {
+		e.Outcome = audit.OutcomeUnknown
+		for _, refused := range []error{apiclient.ErrBadRequest, apiclient.ErrUnauthorized, apiclient.ErrForbidden, apiclient.ErrNotFound,
+			apiclient.ErrConflict, apiclient.ErrPreconditionFailed, apiclient.ErrUnprocessable} {
+			if errors.Is(err, refused) {
+				e.Outcome = audit.OutcomeRejected
+			}
+		}
+	}
+	if _, aerr := h.audit.Append(ctx, e); aerr != nil {
+		h.log.ErrorContext(ctx, "audit append failed", "err", aerr, "action", e.Action, "policy", e.PolicyID, "outcome", e.Outcome)
+	}
 }

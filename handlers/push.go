@@ -99,13 +99,8 @@ func (p *Push) Submit(w http.ResponseWriter, r *http.Request) error {
 	}
 	user := currentUser(ctx)
 	if user.ReadOnly() {
-		badge := user.Badge()
-		if _, err := p.h.audit.Append(ctx, audit.Entry{
-			Action: audit.ActionCreate, Actor: badge.MaskedKey, ActorName: user.DisplayName, Mode: badge.Mode,
-			VariantID: truncate(r.FormValue("variant_id"), 64), Outcome: audit.OutcomeRefused, Message: "read-only session",
-		}); err != nil {
-			p.h.log.ErrorContext(ctx, "audit append failed", "err", err)
-		}
+		p.h.record(ctx, audit.Entry{Action: audit.ActionCreate, VariantID: truncate(r.FormValue("variant_id"), 64),
+			Outcome: audit.OutcomeRefused, Message: "read-only session"}, nil)
 		return &Error{Status: http.StatusForbidden, MessageKey: "error.read_only"}
 	}
 	if err := parseForm(w, r); err != nil {
@@ -256,27 +251,15 @@ func (p *Push) send(w http.ResponseWriter, r *http.Request, it *intent, in pushI
 	}
 	created, err := p.h.push(user.Key).CreatePolicy(ctx, req)
 
-	badge := user.Badge()
-	entry := audit.Entry{
-		Action: audit.ActionCreate, Actor: badge.MaskedKey, ActorName: user.DisplayName, Mode: badge.Mode,
-		VariantID: in.Variant, Holder: in.FirstName + " " + in.LastName,
+	entry := audit.Entry{Action: audit.ActionCreate, VariantID: in.Variant, Holder: in.FirstName + " " + in.LastName}
+	if err == nil {
+		entry.Outcome, entry.UpstreamStatus, entry.UpstreamRequestID, entry.Reference = audit.OutcomeCompleted, http.StatusOK, created.RequestID, created.Reference
 	}
+	p.h.record(ctx, entry, err)
 	var ue *apiclient.Error
 	errors.As(err, &ue)
 	if ue != nil {
-		entry.UpstreamStatus, entry.UpstreamRequestID, entry.Message = ue.StatusCode, ue.RequestID, ue.Message
-	}
-	switch {
-	case err == nil:
-		entry.Outcome, entry.UpstreamStatus, entry.UpstreamRequestID, entry.Reference = audit.OutcomeCompleted, http.StatusOK, created.RequestID, created.Reference
-	case errors.Is(err, apiclient.ErrBadRequest), errors.Is(err, apiclient.ErrUnauthorized), errors.Is(err, apiclient.ErrNotFound),
-		errors.Is(err, apiclient.ErrForbidden), errors.Is(err, apiclient.ErrUnprocessable):
-		entry.Outcome = audit.OutcomeRejected
-	default:
-		entry.Outcome = audit.OutcomeUnknown
-	}
-	if _, aerr := p.h.audit.Append(ctx, entry); aerr != nil {
-		p.h.log.ErrorContext(ctx, "audit append failed", "err", aerr, "outcome", entry.Outcome)
+		entry.UpstreamRequestID = ue.RequestID
 	}
 
 	switch {
