@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,6 +189,7 @@ const (
 	keyKasko       = "kasko.key.sealed"
 	keyDisplayName = "display_name"
 	keySignedInAt  = "signed_in_at"
+	keyCasco       = "casco.login.sealed"
 )
 
 // KaskoLogin is the KASKO credential of a signed-in session.
@@ -228,6 +230,62 @@ func (m *Manager) Kasko(ctx context.Context) (KaskoLogin, bool) {
 	}
 	return KaskoLogin{Key: key, DisplayName: m.sm.GetString(ctx, keyDisplayName), SignedInAt: time.Unix(m.sm.GetInt64(ctx, keySignedInAt), 0)}, true
 }
+
+// CascoLogin is the CascoApi login of a partner session: the account and
+// its tokens. The tokens never leave the server.
+type CascoLogin struct {
+	Account      string    `json:"account"`
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	Expires      time.Time `json:"expires"`
+	SignedInAt   time.Time `json:"signed_in_at"`
+}
+
+// SignInCasco adds a CascoApi login to the session (a KASKO login, if
+// any, stays): a new session token first, then the tokens sealed.
+func (m *Manager) SignInCasco(ctx context.Context, l CascoLogin) error {
+	if err := m.sm.RenewToken(ctx); err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	if l.SignedInAt.IsZero() {
+		l.SignedInAt = time.Now()
+	}
+	return m.UpdateCasco(ctx, l)
+}
+
+// UpdateCasco keeps renewed tokens (the upstream rotates them).
+func (m *Manager) UpdateCasco(ctx context.Context, l CascoLogin) error {
+	b, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	sealed, err := m.sealString(string(b))
+	if err != nil {
+		return err
+	}
+	m.sm.Put(ctx, keyCasco, sealed)
+	return nil
+}
+
+// Casco returns the session's CascoApi login, if it has one.
+func (m *Manager) Casco(ctx context.Context) (CascoLogin, bool) {
+	sealed := m.sm.GetBytes(ctx, keyCasco)
+	if len(sealed) == 0 {
+		return CascoLogin{}, false
+	}
+	s, err := m.openString(sealed)
+	if err != nil {
+		return CascoLogin{}, false
+	}
+	var l CascoLogin
+	if json.Unmarshal([]byte(s), &l) != nil || l.Account == "" {
+		return CascoLogin{}, false
+	}
+	return l, true
+}
+
+// SignOutCasco removes the CascoApi login only.
+func (m *Manager) SignOutCasco(ctx context.Context) { m.sm.Remove(ctx, keyCasco) }
 
 // SignOut destroys the session; a new, empty one begins on the next
 // request.

@@ -330,3 +330,48 @@ func TestRedisSharedByTwoInstances(t *testing.T) {
 		t.Error("New succeeded with an unreachable Redis")
 	}
 }
+
+func TestCascoLoginBesideKasko(t *testing.T) {
+	m := mustManager(t, session.Config{Store: "memory"})
+	mux := http.NewServeMux()
+	expires := time.Date(2026, 11, 23, 12, 5, 0, 0, time.UTC)
+	mux.HandleFunc("/kasko", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.SignInKasko(r.Context(), demoKey, "Ana"); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("/casco", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.SignInCasco(r.Context(), session.CascoLogin{Account: "broker", AccessToken: "eyJ.access", RefreshToken: "refresh-1", Expires: expires}); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) {
+		l, _ := m.Casco(r.Context())
+		l.AccessToken, l.RefreshToken, l.Expires = "eyJ.access2", "refresh-2", expires.Add(5*time.Minute)
+		if err := m.UpdateCasco(r.Context(), l); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("/casco-out", func(w http.ResponseWriter, r *http.Request) { m.SignOutCasco(r.Context()) })
+	mux.HandleFunc("/who", func(w http.ResponseWriter, r *http.Request) {
+		k, hasK := m.Kasko(r.Context())
+		c, hasC := m.Casco(r.Context())
+		fmt.Fprintf(w, "%v %s|%v %s %s %s %s", hasK, k.Key, hasC, c.Account, c.AccessToken, c.RefreshToken, c.Expires.Format(time.RFC3339))
+	})
+	srv := httptest.NewServer(m.LoadAndSave(mux))
+	defer srv.Close()
+	b := newBrowser(t)
+	b.call("GET", srv.URL+"/kasko")
+	b.call("GET", srv.URL+"/casco")
+	if got, want := b.call("GET", srv.URL+"/who"), "true "+demoKey+"|true broker eyJ.access refresh-1 2026-11-23T12:05:00Z"; got != want {
+		t.Errorf("both logins: %q, want %q", got, want)
+	}
+	b.call("GET", srv.URL+"/renew")
+	if got := b.call("GET", srv.URL+"/who"); !strings.Contains(got, "eyJ.access2 refresh-2 2026-11-23T12:10:00Z") {
+		t.Errorf("after renewal: %q", got)
+	}
+	b.call("GET", srv.URL+"/casco-out")
+	if got, want := b.call("GET", srv.URL+"/who"), "true "+demoKey+"|false    0001-01-01T00:00:00Z"; got != want {
+		t.Errorf("after leaving Casco: %q, want %q", got, want)
+	}
+}
