@@ -116,17 +116,34 @@ func (e *Error) Unwrap() []error {
 }
 
 // keyPattern matches KASKO API keys (sk_/pk_, test/live) wherever they
-// appear; signaturePattern matches signed-URL signatures and tokens.
+// appear; signaturePattern matches signed-URL signatures and tokens;
+// jwtPattern matches a JSON Web Token (CascoApi's access tokens), whose
+// header always starts with the base64 of `{"`.
 var (
 	keyPattern       = regexp.MustCompile(`\b([sp]k_(?:test|live)_)[A-Za-z0-9]{4,}`)
-	signaturePattern = regexp.MustCompile(`(?i)\b(signature|token|key|password)=[^&\s"]+`)
+	signaturePattern = regexp.MustCompile(`(?i)\b(signature|token|refresh_token|access_token|key|password)=[^&\s"]+`)
+	jwtPattern       = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
 )
 
-// Redact masks API keys and URL secrets in s. Clients pass every string
-// that may end up in an error or a log line through it.
+// Redact masks API keys, JWTs and URL secrets in s. Clients pass every
+// string that may end up in an error or a log line through it.
 func Redact(s string) string {
 	s = keyPattern.ReplaceAllString(s, "${1}…")
+	s = jwtPattern.ReplaceAllString(s, "REDACTED-JWT")
 	return signaturePattern.ReplaceAllString(s, "${1}=REDACTED")
+}
+
+// RedactSecrets is Redact plus the removal of secrets the caller knows
+// verbatim (a password, an opaque refresh token) that no pattern can
+// recognise. Secrets shorter than four bytes are ignored: masking every
+// "a" of a message would destroy it and protect nothing.
+func RedactSecrets(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "REDACTED")
+		}
+	}
+	return Redact(s)
 }
 
 // MaskKey shows a key the way the dashboard displays it: its prefix and

@@ -1,6 +1,7 @@
-// Command sandbox serves the KASKO sandbox upstream on its own, for demos,
-// load tests and partner training. Configuration comes from SANDBOX_*
-// variables (see sandbox.OptionsFromEnv) and SANDBOX_ADDR.
+// Command sandbox serves the sandbox upstreams (KASKO REST, KASKO push,
+// CascoApi) on their own, for demos, load tests and partner training.
+// Configuration comes from SANDBOX_* variables (see sandbox.OptionsFromEnv)
+// and SANDBOX_ADDR.
 package main
 
 import (
@@ -67,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fmt.Fprintf(stdout, "sandbox listening on %s\n", base)
 	fmt.Fprintf(stdout, "  KASKO REST API: %s%s\n", base, sandbox.KaskoPrefix)
 	fmt.Fprintf(stdout, "  KASKO push API: %s%s/\n", base, sandbox.PushPrefix)
+	fmt.Fprintf(stdout, "  CascoApi:       %s%s (accounts %s, %s)\n", base, sandbox.CascoPrefix, sandbox.CascoDemoAccount, sandbox.CascoPartnerAccount)
 	fmt.Fprintf(stdout, "  demo credentials and fixtures: GET %s%s\n", base, sandbox.AdminPath)
 
 	errc := make(chan error, 1)

@@ -22,13 +22,19 @@ func TestRun(t *testing.T) {
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
-	if !sc.Scan() {
-		t.Fatalf("no output: %v", sc.Err())
+	var lines []string
+	for len(lines) < 4 && sc.Scan() {
+		lines = append(lines, sc.Text())
 	}
-	line := sc.Text()
-	base, ok := strings.CutPrefix(line, "sandbox listening on ")
+	if len(lines) < 4 {
+		t.Fatalf("output: %q %v", lines, sc.Err())
+	}
+	base, ok := strings.CutPrefix(lines[0], "sandbox listening on ")
 	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") {
-		t.Fatalf("first line: %q", line)
+		t.Fatalf("first line: %q", lines[0])
+	}
+	if want := "  CascoApi:       " + base + "/casco (accounts demo, transilvania)"; lines[3] != want {
+		t.Errorf("casco line: got %q, want %q", lines[3], want)
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	res, err := http.Get(base + "/_sandbox")
@@ -38,6 +44,8 @@ func TestRun(t *testing.T) {
 	var info struct {
 		KaskoAPIURL string            `json:"kasko_api_url"`
 		PushURL     string            `json:"kasko_push_url"`
+		CascoURL    string            `json:"casco_api_url"`
+		Accounts    []json.RawMessage `json:"casco_accounts"`
 		Credentials []json.RawMessage `json:"credentials"`
 		CancelDelay string            `json:"cancel_delay"`
 	}
@@ -46,7 +54,8 @@ func TestRun(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("info: %d %v", res.StatusCode, err)
 	}
-	if info.KaskoAPIURL != base+"/kasko" || info.PushURL != base+"/push" || len(info.Credentials) != 6 || info.CancelDelay != "2s" {
+	if info.KaskoAPIURL != base+"/kasko" || info.PushURL != base+"/push" || info.CascoURL != base+"/casco" || len(info.Accounts) != 2 ||
+		len(info.Credentials) != 6 || info.CancelDelay != "2s" {
 		t.Errorf("info: %+v", info)
 	}
 	cancel()

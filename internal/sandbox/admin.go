@@ -23,12 +23,26 @@ type faultsJSON struct {
 	// message.
 	RejectPushes      *int    `json:"reject_pushes,omitempty"`
 	RejectPushMessage *string `json:"reject_push_message,omitempty"`
+	// CascoUnavailable lists CascoApi providers answering "Product
+	// unavailable"; [] clears it.
+	CascoUnavailable *[]string `json:"casco_unavailable,omitempty"`
+	// CascoValidationField makes every quote a VALIDATION_ERROR on this
+	// field; "" clears it.
+	CascoValidationField *string `json:"casco_validation_field,omitempty"`
+	// ExpireCascoTokens is an action, not a state: true expires every
+	// CascoApi access token issued so far (refresh tokens keep working).
+	// It is never echoed.
+	ExpireCascoTokens *bool `json:"expire_casco_tokens,omitempty"`
 }
 
 func toFaultsJSON(f Faults) faultsJSON {
 	l := f.Latency.String()
+	unavailable := f.CascoUnavailable
+	if unavailable == nil {
+		unavailable = []string{}
+	}
 	return faultsJSON{Latency: &l, ErrorRate: &f.ErrorRate, MalformedRate: &f.MalformedRate, FailCancellations: &f.FailCancellations, RejectCancellations: &f.RejectCancellations,
-		RejectPushes: &f.RejectPushes, RejectPushMessage: &f.RejectPushMessage}
+		RejectPushes: &f.RejectPushes, RejectPushMessage: &f.RejectPushMessage, CascoUnavailable: &unavailable, CascoValidationField: &f.CascoValidationField}
 }
 
 type fixtureJSON struct {
@@ -39,20 +53,25 @@ type fixtureJSON struct {
 }
 
 type infoJSON struct {
-	KaskoAPIURL    string        `json:"kasko_api_url"`
-	KaskoPushURL   string        `json:"kasko_push_url"`
-	CascoAPIURL    *string       `json:"casco_api_url"`
-	AssetsURL      string        `json:"assets_url"`
-	Credentials    []Credential  `json:"credentials"`
-	SortableFields []string      `json:"sortable_fields"`
-	Products       []Product     `json:"products"`
-	Faults         faultsJSON    `json:"faults"`
-	PushVariantID  string        `json:"push_variant_id"`
-	Fixtures       []fixtureJSON `json:"fixtures"`
-	Seed           int64         `json:"seed"`
-	Policies       int           `json:"policies"`
-	CancelDelay    string        `json:"cancel_delay"`
-	AssetURLTTL    string        `json:"asset_url_ttl"`
+	KaskoAPIURL  string       `json:"kasko_api_url"`
+	KaskoPushURL string       `json:"kasko_push_url"`
+	CascoAPIURL  string       `json:"casco_api_url"`
+	AssetsURL    string       `json:"assets_url"`
+	Credentials  []Credential `json:"credentials"`
+	// CascoAccounts are the CascoApi demo partner accounts (POST /auth).
+	CascoAccounts  []CascoAccount `json:"casco_accounts"`
+	CascoProviders []string       `json:"casco_providers"`
+	CascoTokenTTL  string         `json:"casco_token_ttl"`
+	CascoOfferTTL  string         `json:"casco_offer_ttl"`
+	SortableFields []string       `json:"sortable_fields"`
+	Products       []Product      `json:"products"`
+	Faults         faultsJSON     `json:"faults"`
+	PushVariantID  string         `json:"push_variant_id"`
+	Fixtures       []fixtureJSON  `json:"fixtures"`
+	Seed           int64          `json:"seed"`
+	Policies       int            `json:"policies"`
+	CancelDelay    string         `json:"cancel_delay"`
+	AssetURLTTL    string         `json:"asset_url_ttl"`
 	// Calls counts the requests each route has had, for a tester to check
 	// what a client really sent.
 	Calls map[string]int `json:"calls"`
@@ -64,8 +83,13 @@ func (s *Sandbox) handleInfo(c *call) reply {
 	info := infoJSON{
 		KaskoAPIURL:    c.base + KaskoPrefix,
 		KaskoPushURL:   c.base + PushPrefix,
+		CascoAPIURL:    c.base + CascoPrefix,
 		AssetsURL:      c.base + AssetPrefix,
 		Credentials:    s.Credentials(),
+		CascoAccounts:  s.CascoAccounts(),
+		CascoProviders: CascoProviders(),
+		CascoTokenTTL:  s.opts.CascoTokenTTL.String(),
+		CascoOfferTTL:  s.opts.CascoOfferTTL.String(),
 		Calls:          s.allCalls(),
 		SortableFields: SortableFields(),
 		Products:       s.Products(),
@@ -128,10 +152,19 @@ func (s *Sandbox) handleFaults(c *call) reply {
 	if in.FailCancellations != nil {
 		f.FailCancellations = *in.FailCancellations
 	}
+	if in.CascoUnavailable != nil {
+		f.CascoUnavailable = *in.CascoUnavailable
+	}
+	if in.CascoValidationField != nil {
+		f.CascoValidationField = *in.CascoValidationField
+	}
 	if err := f.validate(); err != nil {
 		return kaskoError(http.StatusBadRequest, err.Error()+".")
 	}
 	s.SetFaults(f)
+	if in.ExpireCascoTokens != nil && *in.ExpireCascoTokens {
+		s.ExpireCascoTokens()
+	}
 	b, err := json.Marshal(toFaultsJSON(f))
 	if err != nil {
 		return kaskoError(http.StatusInternalServerError, "Could not encode faults.")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -62,6 +63,29 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	parseDur("SANDBOX_LATENCY", &o.Faults.Latency)
 	parseRate("SANDBOX_ERROR_RATE", &o.Faults.ErrorRate)
 	parseRate("SANDBOX_MALFORMED_RATE", &o.Faults.MalformedRate)
+	parseDur("SANDBOX_CASCO_TOKEN_TTL", &o.CascoTokenTTL)
+	if err == nil && o.CascoTokenTTL != 0 && o.CascoTokenTTL < time.Second {
+		err = fmt.Errorf("SANDBOX_CASCO_TOKEN_TTL: must be at least 1s")
+	}
+	parseDur("SANDBOX_CASCO_REFRESH_TTL", &o.CascoRefreshTTL)
+	tokenTTL := o.CascoTokenTTL
+	if tokenTTL == 0 {
+		tokenTTL = DefaultCascoTokenTTL
+	}
+	if err == nil && o.CascoRefreshTTL != 0 && o.CascoRefreshTTL < tokenTTL {
+		err = fmt.Errorf("SANDBOX_CASCO_REFRESH_TTL: must be at least SANDBOX_CASCO_TOKEN_TTL")
+	}
+	parseDur("SANDBOX_CASCO_OFFER_TTL", &o.CascoOfferTTL)
+	if v := getenv("SANDBOX_CASCO_UNAVAILABLE"); v != "" && err == nil {
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				o.Faults.CascoUnavailable = append(o.Faults.CascoUnavailable, p)
+			}
+		}
+		if e := (Faults{CascoUnavailable: o.Faults.CascoUnavailable}).validate(); e != nil {
+			err = fmt.Errorf("SANDBOX_CASCO_UNAVAILABLE: %v", e)
+		}
+	}
 	if v := getenv("SANDBOX_FAIL_CANCELLATIONS"); v != "" && err == nil {
 		b, e := strconv.ParseBool(v)
 		if e != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -198,12 +199,12 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("got %d: %s", r.status, r.body)
 		}
 		f := srv.Sandbox.Faults()
-		if f != (sandbox.Faults{ErrorRate: 0.25, FailCancellations: true}) {
+		if !reflect.DeepEqual(f, sandbox.Faults{ErrorRate: 0.25, FailCancellations: true}) {
 			t.Errorf("faults: %+v", f)
 		}
 		wantError(t, do(t, "PUT", srv.URL+"/_sandbox/faults", `{"latency":"soon"}`), 400, `latency: "soon" is not a Go duration.`)
 		wantError(t, do(t, "PUT", srv.URL+"/_sandbox/faults", `{"error_rate":2}`), 400, "error rate must be within 0..1.")
-		if got := srv.Sandbox.Faults(); got != f {
+		if got := srv.Sandbox.Faults(); !reflect.DeepEqual(got, f) {
 			t.Errorf("bad PUT changed faults: %+v", got)
 		}
 	})
@@ -212,23 +213,32 @@ func TestFaults(t *testing.T) {
 func TestInfo(t *testing.T) {
 	srv, _ := start(t, sandbox.Options{})
 	var info struct {
-		KaskoAPIURL    string               `json:"kasko_api_url"`
-		KaskoPushURL   string               `json:"kasko_push_url"`
-		CascoAPIURL    *string              `json:"casco_api_url"`
-		Credentials    []sandbox.Credential `json:"credentials"`
-		SortableFields []string             `json:"sortable_fields"`
-		Faults         map[string]any       `json:"faults"`
-		Calls          map[string]int       `json:"calls"`
+		KaskoAPIURL    string                 `json:"kasko_api_url"`
+		KaskoPushURL   string                 `json:"kasko_push_url"`
+		CascoAPIURL    string                 `json:"casco_api_url"`
+		CascoAccounts  []sandbox.CascoAccount `json:"casco_accounts"`
+		CascoTokenTTL  string                 `json:"casco_token_ttl"`
+		Credentials    []sandbox.Credential   `json:"credentials"`
+		SortableFields []string               `json:"sortable_fields"`
+		Faults         map[string]any         `json:"faults"`
+		Calls          map[string]int         `json:"calls"`
 	}
 	do(t, "GET", srv.KaskoURL+"/policies/"+sandbox.FixturePolicyID, "", basic(sandbox.KeyASecretTest), acceptV2())
 	r := do(t, "GET", srv.URL+"/_sandbox", "")
 	if err := json.Unmarshal(r.body, &info); err != nil || r.status != 200 {
 		t.Fatalf("info: %d %v", r.status, err)
 	}
-	if info.KaskoAPIURL != srv.KaskoURL || info.KaskoPushURL != srv.PushURL || info.CascoAPIURL != nil ||
+	if info.KaskoAPIURL != srv.KaskoURL || info.KaskoPushURL != srv.PushURL || info.CascoAPIURL != srv.CascoURL || info.CascoTokenTTL != "5m0s" ||
 		len(info.Credentials) != 6 || len(info.SortableFields) != 8 || info.Faults["latency"] != "0s" ||
 		info.Calls[sandbox.RouteGetPolicy] != 1 || info.Calls[sandbox.RouteInfo] != 1 {
 		t.Errorf("info: %+v", info)
+	}
+	wantAccounts := []sandbox.CascoAccount{
+		{Account: sandbox.CascoDemoAccount, Password: sandbox.CascoDemoPassword, Name: "Demo Broker SRL"},
+		{Account: sandbox.CascoPartnerAccount, Password: sandbox.CascoPartnerPassword, Name: "Transilvania Asigurări Broker SRL"},
+	}
+	if !reflect.DeepEqual(info.CascoAccounts, wantAccounts) || !reflect.DeepEqual(srv.Sandbox.CascoAccounts(), wantAccounts) {
+		t.Errorf("casco accounts: %+v", info.CascoAccounts)
 	}
 	if got := srv.Sandbox.Credentials(); len(got) != 6 || got[0] != info.Credentials[0] || got[0].Kind != "secret" || got[0].Mode != "test" || got[0].DistributorName != sandbox.DistributorAName {
 		t.Errorf("credentials: %+v", got)
@@ -300,7 +310,7 @@ func TestOptionsFromEnv(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Seed != tc.want.Seed || got.Policies != tc.want.Policies || got.CancelDelay != tc.want.CancelDelay ||
-				got.AssetURLTTL != tc.want.AssetURLTTL || got.BaseURL != tc.want.BaseURL || got.Faults != tc.want.Faults {
+				got.AssetURLTTL != tc.want.AssetURLTTL || got.BaseURL != tc.want.BaseURL || !reflect.DeepEqual(got.Faults, tc.want.Faults) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})

@@ -1,7 +1,8 @@
 // Package sandbox is a stateful, strict, in-memory HTTP implementation of the
-// KASKO REST API (under KaskoPrefix) and the KASKO push API (under
-// PushPrefix), with signed document downloads (under AssetPrefix) and a small
-// JSON self-description at GET /_sandbox.
+// KASKO REST API (under KaskoPrefix), the KASKO push API (under PushPrefix)
+// and CascoApi, the Romanian CASCO broker API (under CascoPrefix), with
+// signed document downloads (under AssetPrefix) and a small JSON
+// self-description at GET /_sandbox.
 //
 // It exists because no upstream host is reachable from where the dashboard
 // is built and tested: a client that passes against the sandbox must be
@@ -18,6 +19,11 @@
 //   - FixtureExpiredID: distributor A, test, paid but expired (travel, Bucharest).
 //   - FixtureLiveID: distributor A, live mode (seen only with live keys).
 //   - FixtureOtherDistributorID: distributor B, test mode.
+//
+// CascoApi has two demo partner accounts (CascoDemoAccount,
+// CascoPartnerAccount); its offers and policies start empty and are made
+// by the requests, with ids from the seed and prices from the request alone
+// (the formula is in casco_offer.go and the README).
 package sandbox
 
 import (
@@ -31,6 +37,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,12 +95,26 @@ type Options struct {
 	Now          func() time.Time // clock; nil means time.Now
 	Logger       *slog.Logger     // nil discards
 	MaxBodyBytes int64            // request body cap (413 above); 0 means DefaultMaxBodyBytes
+
+	// CascoTokenTTL is the lifetime of a CascoApi access token (JWT exp);
+	// 0 means DefaultCascoTokenTTL. Short, so that clients really renew.
+	CascoTokenTTL time.Duration
+	// CascoRefreshTTL is the lifetime of a CascoApi refresh token, renewed
+	// with each rotation; 0 means DefaultCascoRefreshTTL. At least
+	// CascoTokenTTL.
+	CascoRefreshTTL time.Duration
+	// CascoOfferTTL is how long a CascoApi offer can become a policy: its
+	// offerExpiryDate is the Bucharest date of quote time + CascoOfferTTL
+	// (never after the offer's startDate), and the offer expires at the
+	// end of that day; 0 means DefaultCascoOfferTTL.
+	CascoOfferTTL time.Duration
 }
 
-// Faults are injected failures for resilience tests and demos. They apply to
-// /kasko and /push answers only.
+// Faults are injected failures for resilience tests and demos. The generic
+// ones (latency, error rate, malformed rate) apply to /kasko, /push and
+// /casco answers.
 type Faults struct {
-	Latency           time.Duration // added to every /kasko and /push answer
+	Latency           time.Duration // added to every /kasko, /push and /casco answer
 	ErrorRate         float64       // 0..1: share of answers replaced by a 500/502/503
 	MalformedRate     float64       // 0..1: share of 200 answers replaced by a broken body
 	FailCancellations bool          // cancellations end as "failed" instead of "completed"
@@ -107,6 +128,15 @@ type Faults struct {
 	// detail (default: the contract's wording for that status); 0 is off.
 	RejectPushes      int
 	RejectPushMessage string
+	// CascoUnavailable lists CascoApi providers (generali, groupama,
+	// allianz, eazy_insure) whose quotes and policy issues answer 400 with
+	// the provider error "Product unavailable" ("Produs indisponibil").
+	CascoUnavailable []string
+	// CascoValidationField, when set, makes every CascoApi quote answer 400
+	// VALIDATION_ERROR with this dotted field reported as required, the way
+	// the live service reports a field its documentation does not list
+	// (e.g. "product.policyholder.address.floor").
+	CascoValidationField string
 }
 
 func (f Faults) validate() error {
@@ -128,6 +158,11 @@ func (f Faults) validate() error {
 	}
 	if f.MalformedRate < 0 || f.MalformedRate > 1 {
 		return errors.New("malformed rate must be within 0..1")
+	}
+	for _, p := range f.CascoUnavailable {
+		if !slices.Contains(CascoProviders(), p) {
+			return fmt.Errorf("casco_unavailable: unknown provider %q (want %s)", p, strings.Join(CascoProviders(), ", "))
+		}
 	}
 	return nil
 }
@@ -171,6 +206,8 @@ type Sandbox struct {
 	rng       *mrand.Rand // new ids after seeding
 	ring      []*policy   // policies holding encoded JSON, oldest first
 	ringNext  int
+
+	casco *cascoState
 }
 
 // New builds a sandbox and seeds its data.
@@ -199,6 +236,19 @@ func New(opts Options) (*Sandbox, error) {
 	if opts.MaxBodyBytes < 0 {
 		return nil, errors.New("sandbox: MaxBodyBytes must not be negative")
 	}
+	if opts.CascoTokenTTL == 0 {
+		opts.CascoTokenTTL = DefaultCascoTokenTTL
+	}
+	if opts.CascoRefreshTTL == 0 {
+		opts.CascoRefreshTTL = max(DefaultCascoRefreshTTL, opts.CascoTokenTTL)
+	}
+	if opts.CascoOfferTTL == 0 {
+		opts.CascoOfferTTL = DefaultCascoOfferTTL
+	}
+	if opts.CascoTokenTTL < time.Second || opts.CascoRefreshTTL < opts.CascoTokenTTL || opts.CascoOfferTTL < 0 {
+		return nil, errors.New("sandbox: CascoTokenTTL must be at least 1s, CascoRefreshTTL at least CascoTokenTTL, CascoOfferTTL not negative")
+	}
+	opts.Faults.CascoUnavailable = slices.Clone(opts.Faults.CascoUnavailable)
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	if err := opts.Faults.validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: faults: %w", err)
@@ -230,6 +280,11 @@ func New(opts Options) (*Sandbox, error) {
 	s.faultRand = mrand.New(mrand.NewPCG(useed^0xfa017, useed+7))
 	s.rng = mrand.New(mrand.NewPCG(useed^0x5eed, useed*31+1))
 	s.keys, s.creds = demoKeys()
+	cs, err := newCascoState(opts.Seed)
+	if err != nil {
+		return nil, err
+	}
+	s.casco = cs
 	if err := s.seed(); err != nil {
 		return nil, err
 	}
@@ -239,6 +294,7 @@ func New(opts Options) (*Sandbox, error) {
 // SetFaults replaces the injected faults; it is safe while serving.
 // Invalid values (negative latency, rates outside 0..1) are clamped.
 func (s *Sandbox) SetFaults(f Faults) {
+	f.CascoUnavailable = slices.Clone(f.CascoUnavailable)
 	f.Latency = max(f.Latency, 0)
 	f.ErrorRate = min(max(f.ErrorRate, 0), 1)
 	f.MalformedRate = min(max(f.MalformedRate, 0), 1)
@@ -251,7 +307,9 @@ func (s *Sandbox) SetFaults(f Faults) {
 func (s *Sandbox) Faults() Faults {
 	s.faultsMu.Lock()
 	defer s.faultsMu.Unlock()
-	return s.faults
+	f := s.faults
+	f.CascoUnavailable = slices.Clone(f.CascoUnavailable)
+	return f
 }
 
 // Calls reports how many requests reached a route, named as in the Route
@@ -319,6 +377,7 @@ const (
 	famPush
 	famAssets
 	famAdmin
+	famCasco
 )
 
 type route struct {
@@ -330,7 +389,7 @@ type route struct {
 }
 
 func (s *Sandbox) routes() []route {
-	return []route{
+	rs := []route{
 		{RouteListPolicies, []string{"GET"}, famKasko, func(g []string) ([]string, bool) {
 			return nil, len(g) == 2 && g[0] == "kasko" && g[1] == "policies"
 		}, (*Sandbox).handleList},
@@ -377,6 +436,7 @@ func (s *Sandbox) routes() []route {
 			return nil, len(g) == 2 && g[0] == "_sandbox" && g[1] == "faults"
 		}, (*Sandbox).handleFaults},
 	}
+	return append(rs, s.cascoRoutes()...)
 }
 
 // match finds the route for a request; when the path is known but the
@@ -412,6 +472,9 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == PushPrefix || strings.HasPrefix(r.URL.Path, PushPrefix+"/") {
 		fam = famPush
 	}
+	if r.URL.Path == CascoPrefix || strings.HasPrefix(r.URL.Path, CascoPrefix+"/") {
+		fam = famCasco
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -437,7 +500,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.callsMu.Unlock()
 
 	c := &call{r: r, args: args, base: s.baseURL(r), now: s.now()}
-	if rt.fam != famKasko && rt.fam != famPush {
+	if rt.fam != famKasko && rt.fam != famPush && rt.fam != famCasco {
 		writeReply(w, rt.handle(s, c))
 		return
 	}
@@ -525,10 +588,14 @@ func writeReply(w http.ResponseWriter, rep reply) {
 }
 
 // errorReply builds the family's error envelope: the KASKO REST
-// {"status","message"} or the push API's {"errorMessage"}.
+// {"status","message"}, the push API's {"errorMessage"} or CascoApi's
+// {"error","status","message"}.
 func errorReply(fam family, status int, msg string) reply {
-	if fam == famPush {
+	switch fam {
+	case famPush:
 		return pushError(status, msg)
+	case famCasco:
+		return cascoError(status, msg)
 	}
 	return kaskoError(status, msg)
 }

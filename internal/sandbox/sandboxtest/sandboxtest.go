@@ -14,6 +14,7 @@ type Server struct {
 	URL      string // scheme://127.0.0.1:port
 	KaskoURL string // KASKO REST base: URL + sandbox.KaskoPrefix
 	PushURL  string // push API base: URL + sandbox.PushPrefix (POST PushURL + "/")
+	CascoURL string // CascoApi base: URL + sandbox.CascoPrefix
 	Sandbox  *sandbox.Sandbox
 }
 
@@ -31,6 +32,7 @@ func Start(t testing.TB, opts sandbox.Options) *Server {
 		URL:      srv.URL,
 		KaskoURL: srv.URL + sandbox.KaskoPrefix,
 		PushURL:  srv.URL + sandbox.PushPrefix,
+		CascoURL: srv.URL + sandbox.CascoPrefix,
 		Sandbox:  sb,
 	}
 }
