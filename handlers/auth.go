@@ -34,6 +34,8 @@ func (a *Auth) Home(w http.ResponseWriter, r *http.Request) error {
 	target := "/signin"
 	if _, ok := a.h.sessions.Kasko(r.Context()); ok {
 		target = "/policies"
+	} else if _, ok := a.h.sessions.Casco(r.Context()); ok {
+		target = "/casco"
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 	return nil
@@ -103,6 +105,7 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 // SignOut handles POST /signout: the session is destroyed, the
 // preferences cookie stays.
 func (a *Auth) SignOut(w http.ResponseWriter, r *http.Request) error {
+	a.h.logoutPartner(r.Context())
 	if err := a.h.sessions.SignOut(r.Context()); err != nil {
 		return err
 	}
@@ -115,8 +118,17 @@ func (a *Auth) view(r *http.Request, problem, name string) auth.SignInView {
 	if !isLocalPath(next) {
 		next = ""
 	}
+	tab := r.FormValue("tab")
+	if tab != "casco" || !a.h.upstreams.Casco {
+		tab = "kasko"
+	}
+	if !a.h.upstreams.Kasko && a.h.upstreams.Casco {
+		tab = "casco"
+	}
 	v := auth.SignInView{
 		Meta:         a.h.meta(r, i18n.T(r.Context(), "signin.title")),
+		Tab:          tab,
+		CascoEnabled: a.h.upstreams.Casco && a.h.casco != nil,
 		KaskoEnabled: a.h.upstreams.Kasko,
 		SandboxURL:   a.h.upstreams.SandboxURL,
 		ErrorKey:     problem,
@@ -125,6 +137,9 @@ func (a *Auth) view(r *http.Request, problem, name string) auth.SignInView {
 	}
 	for _, k := range a.h.upstreams.DemoKeys {
 		v.DemoKeys = append(v.DemoKeys, auth.DemoKey{Key: k.Key, Distributor: k.Distributor, Kind: k.Kind, Mode: k.Mode})
+	}
+	for _, p := range a.h.upstreams.DemoPartners {
+		v.DemoPartners = append(v.DemoPartners, auth.DemoPartner{Account: p.Account, Password: p.Password, Name: p.Name})
 	}
 	return v
 }

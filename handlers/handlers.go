@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"backoffice/apiclient/casco"
 	"backoffice/apiclient/kasko"
 	"backoffice/internal/audit"
 	"backoffice/internal/format"
@@ -33,6 +34,8 @@ type Upstreams struct {
 	// DemoKeys, in sandbox mode, are listed on the sign-in page so that a
 	// newcomer can sign in at once.
 	DemoKeys []DemoKey
+	// DemoPartners are the sandbox's CascoApi accounts, listed likewise.
+	DemoPartners []DemoPartner
 }
 
 // DemoKey is a sandbox credential shown on the sign-in page.
@@ -75,6 +78,8 @@ type Deps struct {
 	// the product variants the new-policy form offers.
 	Push         func(key string) PushAPI
 	PushVariants []PushVariant
+	// Casco is the CascoApi client; partner sessions resume on it.
+	Casco *casco.Client
 }
 
 // Handlers groups the resource handlers and their shared dependencies.
@@ -91,6 +96,8 @@ type Handlers struct {
 	audit        audit.Log
 	push         func(key string) PushAPI
 	pushVariants []PushVariant
+	casco        *casco.Client
+	partners     partners
 
 	// Auth serves signing in and out.
 	Auth *Auth
@@ -105,6 +112,10 @@ type Handlers struct {
 	Operations *Operations
 	// Push serves creating a policy through the push API.
 	Push *Push
+	// Quotes serves the CASCO partner pages; Nomenclature their
+	// reference lists.
+	Quotes       *Quotes
+	Nomenclature *Nomenclature
 
 	// finished remembers the operations whose end is recorded.
 	finished sync.Map // new version id → true
@@ -116,7 +127,7 @@ func New(d Deps) *Handlers {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames, zones: format.NewZones(), audit: d.Audit,
-		push: d.Push, pushVariants: d.PushVariants}
+		push: d.Push, pushVariants: d.PushVariants, casco: d.Casco}
 	if h.audit == nil {
 		h.audit = audit.NewMemory()
 	}
@@ -127,6 +138,8 @@ func New(d Deps) *Handlers {
 	h.Cancel = &Cancel{h: h, intents: newIntents(time.Hour)}
 	h.Operations = &Operations{h: h}
 	h.Push = &Push{h: h, intents: newIntents(time.Hour)}
+	h.Quotes = &Quotes{h: h}
+	h.Nomenclature = newNomenclature(h)
 	return h
 }
 
@@ -149,7 +162,16 @@ func (h *Handlers) meta(r *http.Request, title string) layout.PageMeta {
 		Languages: h.languages,
 		Path:      returnPath(r),
 	}
-	if u := currentUser(r.Context()); u != nil {
+	if l, ok := h.sessions.Casco(r.Context()); ok {
+		meta.Partner = l.Account
+	}
+	u := currentUser(r.Context())
+	if login, ok := h.sessions.Kasko(r.Context()); u == nil && ok {
+		// A page outside the KASKO guard (a partner's) still shows who is
+		// signed in.
+		u = &User{Key: login.Key, DisplayName: login.DisplayName}
+	}
+	if u != nil {
 		meta.User = u.Badge()
 		prefs := h.sessions.Preferences(r)
 		meta.Times, meta.ViewerZone = prefs.Times, prefs.ViewerZone

@@ -24,6 +24,7 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("GET /{$}", h.Wrap(h.Auth.Home))
 	mux.Handle("GET /signin", h.Wrap(h.Auth.SignInPage))
 	mux.Handle("POST /signin", h.Wrap(h.Auth.SignIn))
+	mux.Handle("POST /signin/partner", h.Wrap(h.Auth.SignInPartner))
 	mux.Handle("POST /signout", h.Wrap(h.Auth.SignOut))
 	mux.Handle("POST /preferences/language", h.Wrap(h.Prefs.Language))
 	mux.Handle("POST /preferences/times", h.Wrap(h.Prefs.Times))
@@ -40,6 +41,13 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("POST /policies/new", h.Wrap(h.SignedIn(h.Push.Submit)))
 	mux.Handle("GET /pushes/check", h.Wrap(h.Staff(h.Push.Check)))
 	mux.Handle("GET /pushes/{reference}", h.Wrap(h.SignedIn(h.Push.Result)))
+
+	// CASCO quotes, for partners signed in with a CascoApi account.
+	mux.Handle("GET /casco", h.Wrap(h.PartnerSignedIn(h.Quotes.Home)))
+	mux.Handle("GET /casco/options/counties", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Counties)))
+	mux.Handle("GET /casco/options/localities", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Localities)))
+	mux.Handle("GET /casco/options/makes", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Makes)))
+	mux.Handle("GET /casco/options/models", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Models)))
 
 	// Cancelling a policy (staff only: read-only sessions are refused
 	// before any upstream call), and following pending operations.

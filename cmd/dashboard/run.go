@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"backoffice/apiclient/casco"
 	"backoffice/apiclient/kasko"
 	"backoffice/apiclient/push"
 	"backoffice/handlers"
@@ -71,6 +72,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		cfg.KaskoAPIURL = base + sandbox.KaskoPrefix
 		cfg.KaskoPushURL = base + sandbox.PushPrefix
+		cfg.CascoAPIURL = base + sandbox.CascoPrefix
+		for _, a := range sb.CascoAccounts() {
+			upstreams.DemoPartners = append(upstreams.DemoPartners, handlers.DemoPartner{Account: a.Account, Password: a.Password, Name: a.Name})
+		}
 		upstreams.SandboxURL = base + "/_sandbox"
 		log.Info("sandbox mode: no upstream configured, using the built-in sandbox",
 			slog.String("sandbox", base),
@@ -145,6 +150,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		pushFor = func(key string) handlers.PushAPI { return pc.WithKey(key) }
 	}
+	var cascoClient *casco.Client
+	if cfg.CascoAPIURL != "" {
+		cascoClient, err = casco.New(cfg.CascoAPIURL, casco.WithTimeout(cfg.UpstreamTimeout), casco.WithLogger(log),
+			casco.WithUserAgent("policy-backoffice/"+version))
+		if err != nil {
+			return err
+		}
+	}
 	var variants []handlers.PushVariant
 	for _, v := range cfg.PushVariants {
 		// The push API's documented product (ARAG AS24) is German: its
@@ -165,6 +178,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Audit:          auditLog,
 		Push:           pushFor,
 		PushVariants:   variants,
+		Casco:          cascoClient,
 	})
 	var probes []web.Upstream
 	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {

@@ -2,7 +2,8 @@ package audit
 
 import (
 	"context"
-	"errors"
+
+	"backoffice/internal/sqlstore"
 )
 
 // Config says where the log is kept.
@@ -26,12 +27,26 @@ func Open(ctx context.Context, cfg Config) (Log, error) {
 // all of them). Tests use it to leave a database as an older build left
 // it, and then check that Open upgrades it.
 func openUpTo(ctx context.Context, cfg Config, upTo int) (Log, error) {
-	switch {
-	case cfg.DatabaseURL != "":
-		return openPostgres(ctx, cfg.DatabaseURL, postgresDialect().upTo(upTo))
-	case cfg.Path != "":
-		return openSQLite(ctx, cfg.Path, sqliteDialect().upTo(upTo))
-	default:
-		return nil, errors.New("audit: neither a SQLite path nor a PostgreSQL URL is configured")
+	db, d, err := sqlstore.Open(ctx, sqlstore.Config{Path: cfg.Path, DatabaseURL: cfg.DatabaseURL, URLSetting: "AUDIT_DATABASE_URL"},
+		schema().UpTo(upTo))
+	if err != nil {
+		return nil, err
+	}
+	return &sqlLog{db: db, d: d}, nil
+}
+
+// migrationLockKey names the advisory lock that serializes migrations of
+// instances sharing one PostgreSQL database ("auditlog" in ASCII).
+const migrationLockKey int64 = 0x61756469746c6f67
+
+// schema is the log's tables in both dialects. A function rather than a
+// package variable, so that no test or caller can change it for others.
+func schema() sqlstore.Schema {
+	return sqlstore.Schema{
+		Name:         "audit",
+		VersionTable: "audit_schema_migrations",
+		LockKey:      migrationLockKey,
+		SQLite:       sqliteMigrations(),
+		Postgres:     postgresMigrations(),
 	}
 }

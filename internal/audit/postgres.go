@@ -1,44 +1,15 @@
 package audit
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-	"strconv"
-	"time"
+import "backoffice/internal/sqlstore"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-)
-
-// migrationLockKey names the advisory lock that serializes migrations of
-// instances sharing one database ("auditlog" in ASCII): any constant
-// works, as long as every instance uses the same one.
-const migrationLockKey int64 = 0x61756469746c6f67
-
-// postgresDialect stores the log in PostgreSQL, where several instances
-// of the dashboard write to one log.
-func postgresDialect() dialect {
-	return dialect{
-		name:        "PostgreSQL",
-		placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
-		timeArg:     func(t time.Time) any { return t.UTC() },
-		// Two instances starting together would otherwise both see
-		// version 0 and both create the table; the transaction-scoped
-		// lock is released by the commit or rollback, even on a crash.
-		lock: func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey)
-			return err
-		},
-		versionTable: `CREATE TABLE IF NOT EXISTS audit_schema_migrations (
-			version integer PRIMARY KEY,
-			applied_at timestamptz NOT NULL
-		)`,
-		migrations: []migration{
-			{version: 1, statements: []string{
-				// GENERATED ALWAYS: not even a hand-written INSERT picks
-				// its own id, so ids follow the order of appends.
-				`CREATE TABLE audit_entries (
+// postgresMigrations keep the log in PostgreSQL, where several
+// instances of the dashboard write to one log.
+func postgresMigrations() []sqlstore.Migration {
+	return []sqlstore.Migration{
+		{Version: 1, Statements: []string{
+			// GENERATED ALWAYS: not even a hand-written INSERT picks
+			// its own id, so ids follow the order of appends.
+			`CREATE TABLE audit_entries (
 					id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 					at timestamptz NOT NULL,
 					action text NOT NULL CHECK (action <> ''),
@@ -56,37 +27,37 @@ func postgresDialect() dialect {
 					upstream_request_id text NOT NULL DEFAULT '',
 					message text NOT NULL DEFAULT ''
 				)`,
-				`CREATE INDEX audit_entries_policy_id ON audit_entries (policy_id, id DESC)`,
-				`CREATE INDEX audit_entries_insurer_policy_id ON audit_entries (insurer_policy_id, id DESC)`,
-				`CREATE INDEX audit_entries_actor ON audit_entries (actor, id DESC)`,
-				`CREATE INDEX audit_entries_actor_name ON audit_entries (actor_name, id DESC)`,
-				`CREATE INDEX audit_entries_outcome ON audit_entries (outcome, id DESC)`,
-				// History stays as written, whoever holds a connection:
-				// row triggers refuse UPDATE and DELETE, a statement
-				// trigger TRUNCATE (which skips row triggers).
-				`CREATE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+			`CREATE INDEX audit_entries_policy_id ON audit_entries (policy_id, id DESC)`,
+			`CREATE INDEX audit_entries_insurer_policy_id ON audit_entries (insurer_policy_id, id DESC)`,
+			`CREATE INDEX audit_entries_actor ON audit_entries (actor, id DESC)`,
+			`CREATE INDEX audit_entries_actor_name ON audit_entries (actor_name, id DESC)`,
+			`CREATE INDEX audit_entries_outcome ON audit_entries (outcome, id DESC)`,
+			// History stays as written, whoever holds a connection:
+			// row triggers refuse UPDATE and DELETE, a statement
+			// trigger TRUNCATE (which skips row triggers).
+			`CREATE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 				BEGIN
 					RAISE EXCEPTION 'audit entries are append-only: % refused', TG_OP;
 				END
 				$$`,
-				`CREATE TRIGGER audit_entries_no_change BEFORE UPDATE OR DELETE ON audit_entries
+			`CREATE TRIGGER audit_entries_no_change BEFORE UPDATE OR DELETE ON audit_entries
 					FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()`,
-				`CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
+			`CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries
 					FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()`,
-			}},
-			// Policy creations: the variant, holder and push reference, and
-			// no policy id until the insurer has made the policy. Adding a
-			// column with a constant default rewrites no row, so the
-			// triggers see nothing.
-			{version: 2, statements: []string{
-				`ALTER TABLE audit_entries
+		}},
+		// Policy creations: the variant, holder and push reference, and
+		// no policy id until the insurer has made the policy. Adding a
+		// column with a constant default rewrites no row, so the
+		// triggers see nothing.
+		{Version: 2, Statements: []string{
+			`ALTER TABLE audit_entries
 					ADD COLUMN variant_id text NOT NULL DEFAULT '',
 					ADD COLUMN holder text NOT NULL DEFAULT '',
 					ADD COLUMN reference text NOT NULL DEFAULT ''`,
-				// Version 1 left the CHECK unnamed; PostgreSQL calls it
-				// audit_entries_policy_id_check, but the catalogue says
-				// for certain: drop every CHECK on policy_id alone.
-				`DO $$
+			// Version 1 left the CHECK unnamed; PostgreSQL calls it
+			// audit_entries_policy_id_check, but the catalogue says
+			// for certain: drop every CHECK on policy_id alone.
+			`DO $$
 				DECLARE
 					c name;
 				BEGIN
@@ -100,36 +71,7 @@ func postgresDialect() dialect {
 					END LOOP;
 				END
 				$$`,
-				`CREATE INDEX audit_entries_reference ON audit_entries (reference, id DESC)`,
-			}},
-		},
+			`CREATE INDEX audit_entries_reference ON audit_entries (reference, id DESC)`,
+		}},
 	}
-}
-
-// openPostgres connects to the database at url and migrates it.
-func openPostgres(ctx context.Context, url string, d dialect) (Log, error) {
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		// pgx's message hides the password; the URL itself is not
-		// repeated here for the same reason.
-		return nil, fmt.Errorf("audit: AUDIT_DATABASE_URL: %w", err)
-	}
-	db := stdlib.OpenDB(*cfg)
-	// A handful of connections is plenty for one append per action and
-	// a page read now and then; idle ones are let go so that a shared
-	// server is not held open by quiet instances.
-	db.SetMaxOpenConns(8)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	l := &sqlLog{db: db, d: d}
-	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := ping(pingCtx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("audit: connecting to PostgreSQL at %s: %w", cfg.Host, err)
-	}
-	if err := l.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return l, nil
 }

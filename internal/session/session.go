@@ -182,7 +182,21 @@ func (m *Manager) Close() error {
 }
 
 // LoadAndSave loads the session of each request and saves it afterwards.
-func (m *Manager) LoadAndSave(next http.Handler) http.Handler { return m.sm.LoadAndSave(next) }
+func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
+	return m.sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadedKey{}, true)))
+	}))
+}
+
+type loadedKey struct{}
+
+// loaded reports whether the request's session was loaded: pages served
+// outside the session middleware (static files, health checks, a refused
+// cross-origin request) have none, and are nobody's.
+func loaded(ctx context.Context) bool {
+	ok, _ := ctx.Value(loadedKey{}).(bool)
+	return ok
+}
 
 // Keys of the server-side session.
 const (
@@ -219,6 +233,9 @@ func (m *Manager) SignInKasko(ctx context.Context, key, displayName string) erro
 
 // Kasko returns the session's KASKO login, if it has one.
 func (m *Manager) Kasko(ctx context.Context) (KaskoLogin, bool) {
+	if !loaded(ctx) {
+		return KaskoLogin{}, false
+	}
 	sealed := m.sm.GetBytes(ctx, keyKasko)
 	if len(sealed) == 0 {
 		return KaskoLogin{}, false
@@ -269,6 +286,9 @@ func (m *Manager) UpdateCasco(ctx context.Context, l CascoLogin) error {
 
 // Casco returns the session's CascoApi login, if it has one.
 func (m *Manager) Casco(ctx context.Context) (CascoLogin, bool) {
+	if !loaded(ctx) {
+		return CascoLogin{}, false
+	}
 	sealed := m.sm.GetBytes(ctx, keyCasco)
 	if len(sealed) == 0 {
 		return CascoLogin{}, false

@@ -24,6 +24,9 @@ type PageMeta struct {
 	// "viewer"; ViewerZone the zone their browser reported, if any.
 	Times      string
 	ViewerZone string
+	// Partner is the CascoApi account signed in beside (or instead of) a
+	// KASKO key; "" when none.
+	Partner string
 	// CanCreate shows the way to the new-policy form (staff, push API
 	// configured).
 	CanCreate bool

@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"backoffice/apiclient/casco"
 	"backoffice/apiclient/kasko"
 	"backoffice/apiclient/push"
 	"backoffice/handlers"
@@ -67,6 +68,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cc, err := casco.New(up.CascoURL, casco.WithTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sessions, err := session.New(session.Config{Store: "memory", Secret: []byte("webtest-secret-webtest-secret-32"), IdleTimeout: opts.IdleTimeout})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +85,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ups := handlers.Upstreams{Kasko: true, Push: true, SandboxURL: up.URL + "/_sandbox"}
+	ups := handlers.Upstreams{Kasko: true, Push: true, Casco: true, SandboxURL: up.URL + "/_sandbox"}
+	for _, a := range up.Sandbox.CascoAccounts() {
+		ups.DemoPartners = append(ups.DemoPartners, handlers.DemoPartner{Account: a.Account, Password: a.Password, Name: a.Name})
+	}
 	for _, c := range up.Sandbox.Credentials() {
 		ups.DemoKeys = append(ups.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
 	}
@@ -101,6 +109,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 		ProductNames:   productNames(up.Sandbox.Products()),
 		Audit:          auditLog,
 		Push:           func(key string) handlers.PushAPI { return pc.WithKey(key) },
+		Casco:          cc,
 		PushVariants:   []handlers.PushVariant{{ID: sandbox.ARAGVariantID, Name: "ARAG AS24", Zone: "Europe/Berlin"}, {ID: "BackdatedVariant0000000000000000", Name: "Backdated test variant", Zone: "Europe/Berlin", AllowPastStart: true}},
 	})
 	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog})
