@@ -14,6 +14,7 @@ import (
 	"backoffice/apiclient/kasko"
 	"backoffice/internal/audit"
 	"backoffice/internal/format"
+	"backoffice/internal/quotes"
 	"backoffice/internal/session"
 	"backoffice/views/layout"
 )
@@ -80,6 +81,8 @@ type Deps struct {
 	PushVariants []PushVariant
 	// Casco is the CascoApi client; partner sessions resume on it.
 	Casco *casco.Client
+	// Quotes keeps each partner account's drafts, offers and policies.
+	Quotes quotes.Store
 }
 
 // Handlers groups the resource handlers and their shared dependencies.
@@ -98,6 +101,7 @@ type Handlers struct {
 	pushVariants []PushVariant
 	casco        *casco.Client
 	partners     partners
+	quotes       quotes.Store
 
 	// Auth serves signing in and out.
 	Auth *Auth
@@ -127,7 +131,10 @@ func New(d Deps) *Handlers {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handlers{log: d.Logger, assets: d.Assets, upstreams: d.Upstreams, sessions: d.Sessions, kasko: d.Kasko, languages: d.Languages, sortable: d.SortableFields, products: d.ProductNames, zones: format.NewZones(), audit: d.Audit,
-		push: d.Push, pushVariants: d.PushVariants, casco: d.Casco}
+		push: d.Push, pushVariants: d.PushVariants, casco: d.Casco, quotes: d.Quotes}
+	if h.quotes == nil {
+		h.quotes = quotes.NewMemory()
+	}
 	if h.audit == nil {
 		h.audit = audit.NewMemory()
 	}

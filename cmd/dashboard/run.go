@@ -20,6 +20,7 @@ import (
 	"backoffice/internal/audit"
 	"backoffice/internal/config"
 	"backoffice/internal/i18n"
+	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/session"
 	"backoffice/static"
@@ -131,6 +132,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("audit log", slog.String("store", auditStore))
 
+	// Beside the audit log: a SQLite file of its own, or the audit log's
+	// PostgreSQL database (tables quotes_…).
+	quotesPath := filepath.Join(cfg.DataDir, "quotes.db")
+	quoteStore, err := quotes.Open(ctx, quotes.Config{Path: quotesPath, DatabaseURL: cfg.AuditDatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer quoteStore.Close()
+	quotesStore := "sqlite " + quotesPath
+	if cfg.AuditDatabaseURL != "" {
+		quotesStore = "postgresql" // the URL carries a password: never logged
+	}
+	log.Info("quote history", slog.String("store", quotesStore))
+
 	var kaskoFor func(string) handlers.PolicyAPI
 	if cfg.KaskoAPIURL != "" {
 		kc, err := kasko.New(cfg.KaskoAPIURL, kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log),
@@ -179,6 +194,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Push:           pushFor,
 		PushVariants:   variants,
 		Casco:          cascoClient,
+		Quotes:         quoteStore,
 	})
 	var probes []web.Upstream
 	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {
@@ -197,6 +213,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			_, err := auditLog.List(ctx, audit.Filter{Limit: 1})
 			if err != nil {
 				log.WarnContext(ctx, "readiness: audit log unavailable", "err", err)
+			}
+			return err
+		}, "quotes": func(ctx context.Context) error {
+			_, err := quoteStore.ListDrafts(ctx, "readiness", quotes.Filter{Limit: 1})
+			if err != nil {
+				log.WarnContext(ctx, "readiness: quote history unavailable", "err", err)
 			}
 			return err
 		}},

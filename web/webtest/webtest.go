@@ -21,6 +21,7 @@ import (
 	"backoffice/handlers"
 	"backoffice/internal/audit"
 	"backoffice/internal/i18n"
+	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/sandbox/sandboxtest"
 	"backoffice/internal/session"
@@ -42,6 +43,8 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Audit is the audit log (default: a fresh one in memory).
 	Audit audit.Log
+	// Quotes is the quote history (default: a fresh one in memory).
+	Quotes quotes.Store
 }
 
 // Server is a running dashboard and its upstream.
@@ -50,6 +53,7 @@ type Server struct {
 	Upstream *sandboxtest.Server
 	Sessions *session.Manager
 	Audit    audit.Log
+	Quotes   quotes.Store
 }
 
 // NewServer starts the dashboard and its sandbox; both stop with the test.
@@ -95,6 +99,10 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if opts.Upstreams != nil {
 		ups = *opts.Upstreams
 	}
+	quoteStore := opts.Quotes
+	if quoteStore == nil {
+		quoteStore = quotes.NewMemory()
+	}
 	auditLog := opts.Audit
 	if auditLog == nil {
 		auditLog = audit.NewMemory()
@@ -110,6 +118,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 		Audit:          auditLog,
 		Push:           func(key string) handlers.PushAPI { return pc.WithKey(key) },
 		Casco:          cc,
+		Quotes:         quoteStore,
 		PushVariants:   []handlers.PushVariant{{ID: sandbox.ARAGVariantID, Name: "ARAG AS24", Zone: "Europe/Berlin"}, {ID: "BackdatedVariant0000000000000000", Name: "Backdated test variant", Zone: "Europe/Berlin", AllowPastStart: true}},
 	})
 	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog})
@@ -118,7 +127,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 	}
 	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, Upstream: up, Sessions: sessions, Audit: auditLog}
+	return &Server{URL: srv.URL, Upstream: up, Sessions: sessions, Audit: auditLog, Quotes: quoteStore}
 }
 
 // Response is an answer, with its HTML parsed when it is HTML.
