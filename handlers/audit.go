@@ -211,6 +211,12 @@ func auditRow(f *format.Formatter, e audit.Entry) auditviews.Row {
 		row.ActionKey = "audit.action.cancel"
 	case audit.ActionCreate:
 		row.ActionKey = "audit.action.create"
+	case audit.ActionConvert:
+		row.ActionKey = "audit.action.convert"
+		if row.PolicyLabel == "" && e.Outcome == audit.OutcomeCompleted {
+			// The policy's series and number.
+			row.PolicyLabel = e.Message
+		}
 	}
 	if slices.Contains(audit.Outcomes(), e.Outcome) {
 		row.Outcome, row.OutcomeKey = e.Outcome, "audit.outcome."+e.Outcome

@@ -612,6 +612,8 @@ type intent struct {
 	reply *recorded
 	// push is what a new-policy form sent, once it has.
 	push *pushAttempt
+	// convert is the CASCO offer a policy form converts.
+	convert *conversion
 }
 
 // replayOrRun answers with the intent's recorded reply, or runs send (the
@@ -642,9 +644,14 @@ func newIntents(ttl time.Duration) *intents {
 }
 
 func (s *intents) create(owner string, pol *kasko.Policy) *intent {
+	return s.add(&intent{owner: owner, policy: pol})
+}
+
+// add gives it a token and keeps it; it must not be shared yet.
+func (s *intents) add(it *intent) *intent {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	it := &intent{token: base64.RawURLEncoding.EncodeToString(b), owner: owner, policy: pol, created: time.Now()}
+	it.token, it.created = base64.RawURLEncoding.EncodeToString(b), time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, old := range s.m {

@@ -120,6 +120,11 @@ type Handlers struct {
 	// reference lists.
 	Quotes       *Quotes
 	Nomenclature *Nomenclature
+	// Drafts serves a quote's first three steps, Offers the fourth and
+	// Conversions the fifth (offer to policy) and the policy documents.
+	Drafts      *Drafts
+	Offers      *Offers
+	Conversions *Conversions
 
 	// finished remembers the operations whose end is recorded.
 	finished sync.Map // new version id → true
@@ -147,6 +152,9 @@ func New(d Deps) *Handlers {
 	h.Push = &Push{h: h, intents: newIntents(time.Hour)}
 	h.Quotes = &Quotes{h: h}
 	h.Nomenclature = newNomenclature(h)
+	h.Drafts = &Drafts{h: h}
+	h.Offers = &Offers{h: h}
+	h.Conversions = &Conversions{h: h, intents: newIntents(time.Hour)}
 	return h
 }
 

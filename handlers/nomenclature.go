@@ -19,6 +19,7 @@ import (
 // the server, and concurrent misses make one upstream request.
 type Nomenclature struct {
 	h          *Handlers
+	countries  *cache.Cache[[]casco.Country]
 	counties   *cache.Cache[[]casco.County]
 	localities *cache.Cache[[]casco.Locality]
 	makes      *cache.Cache[[]casco.VehicleMake]
@@ -31,6 +32,7 @@ const nomenclatureTTL = 12 * time.Hour
 func newNomenclature(h *Handlers) *Nomenclature {
 	return &Nomenclature{
 		h:          h,
+		countries:  cache.New[[]casco.Country](nomenclatureTTL, nil),
 		counties:   cache.New[[]casco.County](nomenclatureTTL, nil),
 		localities: cache.New[[]casco.Locality](nomenclatureTTL, nil),
 		makes:      cache.New[[]casco.VehicleMake](nomenclatureTTL, nil),
@@ -50,97 +52,154 @@ func (n *Nomenclature) session(ctx context.Context) (*casco.Session, error) {
 	return s, err
 }
 
-// Counties handles GET /casco/options/counties.
-func (n *Nomenclature) Counties(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	list, err := n.counties.Get(ctx, "", func(ctx context.Context) ([]casco.County, error) {
+// countryList, countyList, localityList, makeList and modelList are the
+// cached reference lists, for the options endpoints and for the step
+// forms, which render their selects on the server (they work without
+// JavaScript).
+func (n *Nomenclature) countryList(ctx context.Context) ([]casco.Country, error) {
+	return n.countries.Get(ctx, "", func(ctx context.Context) ([]casco.Country, error) {
+		s, err := n.session(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s.Countries(ctx)
+	})
+}
+
+func (n *Nomenclature) countyList(ctx context.Context) ([]casco.County, error) {
+	return n.counties.Get(ctx, "", func(ctx context.Context) ([]casco.County, error) {
 		s, err := n.session(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return s.Counties(ctx)
 	})
-	if err != nil {
-		return err
-	}
-	opts := make([]cascoviews.Option, 0, len(list))
-	for _, c := range list {
-		opts = append(opts, cascoviews.Option{Value: c.Code, Label: c.Name})
-	}
-	return n.render(w, r, opts, r.URL.Query().Get("selected"), "casco.choose.county")
 }
 
-// Localities handles GET /casco/options/localities?county=CJ.
-func (n *Nomenclature) Localities(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	county := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("county")))
-	var opts []cascoviews.Option
-	if countyCodePattern.MatchString(county) {
-		list, err := n.localities.Get(ctx, county, func(ctx context.Context) ([]casco.Locality, error) {
-			s, err := n.session(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return s.Localities(ctx, county)
-		})
+// localityList is empty, without an upstream call, for anything that
+// is not a county code.
+func (n *Nomenclature) localityList(ctx context.Context, county string) ([]casco.Locality, error) {
+	county = strings.ToUpper(strings.TrimSpace(county))
+	if !countyCodePattern.MatchString(county) {
+		return nil, nil
+	}
+	return n.localities.Get(ctx, county, func(ctx context.Context) ([]casco.Locality, error) {
+		s, err := n.session(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, l := range list {
-			opts = append(opts, cascoviews.Option{Value: l.Name, Label: l.Name})
-		}
-	}
-	// An unknown or missing county has no localities, as upstream.
-	return n.render(w, r, opts, r.URL.Query().Get("selected"), "casco.choose.locality")
+		return s.Localities(ctx, county)
+	})
 }
 
-// Makes handles GET /casco/options/makes.
-func (n *Nomenclature) Makes(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	list, err := n.makes.Get(ctx, "", func(ctx context.Context) ([]casco.VehicleMake, error) {
+func (n *Nomenclature) makeList(ctx context.Context) ([]casco.VehicleMake, error) {
+	return n.makes.Get(ctx, "", func(ctx context.Context) ([]casco.VehicleMake, error) {
 		s, err := n.session(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return s.VehicleMakes(ctx)
 	})
+}
+
+// modelList is empty, without an upstream call, for a make name that
+// cannot be one.
+func (n *Nomenclature) modelList(ctx context.Context, makeName string) ([]casco.VehicleModel, error) {
+	makeName = strings.TrimSpace(makeName)
+	if makeName == "" || len(makeName) > maxMakeName || strings.ContainsAny(makeName, "/?#\\") {
+		return nil, nil
+	}
+	return n.models.Get(ctx, strings.ToLower(makeName), func(ctx context.Context) ([]casco.VehicleModel, error) {
+		s, err := n.session(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s.VehicleModels(ctx, makeName)
+	})
+}
+
+// Counties handles GET /casco/options/counties.
+func (n *Nomenclature) Counties(w http.ResponseWriter, r *http.Request) error {
+	list, err := n.countyList(r.Context())
 	if err != nil {
 		return err
 	}
-	opts := make([]cascoviews.Option, 0, len(list))
-	for _, m := range list {
-		opts = append(opts, cascoviews.Option{Value: m.Name, Label: m.Name})
+	return n.render(w, r, countyOptions(list), r.URL.Query().Get("selected"), "casco.choose.county")
+}
+
+// Localities handles GET /casco/options/localities?county=CJ.
+func (n *Nomenclature) Localities(w http.ResponseWriter, r *http.Request) error {
+	// An unknown or missing county has no localities, as upstream.
+	list, err := n.localityList(r.Context(), r.URL.Query().Get("county"))
+	if err != nil {
+		return err
 	}
-	return n.render(w, r, opts, r.URL.Query().Get("selected"), "casco.choose.make")
+	return n.render(w, r, localityOptions(list), r.URL.Query().Get("selected"), "casco.choose.locality")
+}
+
+// Makes handles GET /casco/options/makes.
+func (n *Nomenclature) Makes(w http.ResponseWriter, r *http.Request) error {
+	list, err := n.makeList(r.Context())
+	if err != nil {
+		return err
+	}
+	return n.render(w, r, makeOptions(list), r.URL.Query().Get("selected"), "casco.choose.make")
 }
 
 // Models handles GET /casco/options/models?make=Dacia.
 func (n *Nomenclature) Models(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	makeName := strings.TrimSpace(r.URL.Query().Get("make"))
-	var opts []cascoviews.Option
-	if makeName != "" && len(makeName) <= maxMakeName && !strings.ContainsAny(makeName, "/?#\\") {
-		list, err := n.models.Get(ctx, strings.ToLower(makeName), func(ctx context.Context) ([]casco.VehicleModel, error) {
-			s, err := n.session(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return s.VehicleModels(ctx, makeName)
-		})
-		if err != nil {
-			return err
-		}
-		for _, m := range list {
-			opts = append(opts, cascoviews.Option{Value: m.Name, Label: m.Name})
-		}
+	list, err := n.modelList(r.Context(), r.URL.Query().Get("make"))
+	if err != nil {
+		return err
 	}
-	return n.render(w, r, opts, r.URL.Query().Get("selected"), "casco.choose.model")
+	return n.render(w, r, modelOptions(list), r.URL.Query().Get("selected"), "casco.choose.model")
+}
+
+func countyOptions(list []casco.County) []cascoviews.Option {
+	opts := make([]cascoviews.Option, 0, len(list))
+	for _, c := range list {
+		opts = append(opts, cascoviews.Option{Value: c.Code, Label: c.Name})
+	}
+	return opts
+}
+
+func localityOptions(list []casco.Locality) []cascoviews.Option {
+	opts := make([]cascoviews.Option, 0, len(list))
+	for _, l := range list {
+		opts = append(opts, cascoviews.Option{Value: l.Name, Label: l.Name})
+	}
+	return opts
+}
+
+func makeOptions(list []casco.VehicleMake) []cascoviews.Option {
+	opts := make([]cascoviews.Option, 0, len(list))
+	for _, m := range list {
+		opts = append(opts, cascoviews.Option{Value: m.Name, Label: m.Name})
+	}
+	return opts
+}
+
+func modelOptions(list []casco.VehicleModel) []cascoviews.Option {
+	opts := make([]cascoviews.Option, 0, len(list))
+	for _, m := range list {
+		opts = append(opts, cascoviews.Option{Value: m.Name, Label: m.Name})
+	}
+	return opts
+}
+
+// selectOptions marks the option whose value is selected (the first, if
+// several share it).
+func selectOptions(opts []cascoviews.Option, selected string) []cascoviews.Option {
+	done := false
+	for i := range opts {
+		opts[i].Selected = !done && selected != "" && opts[i].Value == selected
+		done = done || opts[i].Selected
+	}
+	return opts
 }
 
 func (n *Nomenclature) render(w http.ResponseWriter, r *http.Request, opts []cascoviews.Option, selected, placeholderKey string) error {
-	for i := range opts {
-		opts[i].Selected = opts[i].Value == selected
-	}
+	opts = selectOptions(opts, selected)
 	// Shared reference data, but only for signed-in partners: a private
 	// cache may keep it a while.
 	w.Header().Set("Cache-Control", "private, max-age=300")

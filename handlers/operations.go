@@ -233,6 +233,17 @@ func (h *Handlers) record(ctx context.Context, e audit.Entry, err error) {
 	user := currentUser(ctx)
 	badge := user.Badge()
 	e.Actor, e.ActorName, e.Mode = badge.MaskedKey, user.DisplayName, badge.Mode
+	h.appendEntry(ctx, e, err)
+}
+
+// recordPartner is record for an act of a CascoApi partner account (the
+// CASCO pages have no KASKO user): the account is the actor.
+func (h *Handlers) recordPartner(ctx context.Context, account string, e audit.Entry, err error) {
+	e.Actor = account
+	h.appendEntry(ctx, e, err)
+}
+
+func (h *Handlers) appendEntry(ctx context.Context, e audit.Entry, err error) {
 	var ue *apiclient.Error
 	if errors.As(err, &ue) {
 		e.UpstreamStatus, e.UpstreamRequestID, e.Message = ue.StatusCode, ue.RequestID, ue.Message

@@ -167,14 +167,45 @@ func (h *Handlers) PartnerSignedIn(fn Func) Func {
 		err := fn(w, r)
 		if errors.Is(err, casco.ErrSessionExpired) {
 			h.sessions.SignOutCasco(r.Context())
+			var back *expiredAt
+			if errors.As(err, &back) {
+				return partnerSignInTo(w, r, back.next)
+			}
 			return partnerSignIn(w, r)
 		}
 		return err
 	}
 }
 
+// expiredAt is a partner session that ended during a form submission:
+// after signing in again the browser goes to next (the form's page,
+// whose input is kept in the draft), not to the form's action.
+type expiredAt struct {
+	next string
+	err  error
+}
+
+func (e *expiredAt) Error() string { return e.err.Error() }
+func (e *expiredAt) Unwrap() error { return e.err }
+
+// backTo marks err, when it is an ended partner session, with the page
+// to come back to after signing in again.
+func backTo(err error, next string) error {
+	if errors.Is(err, casco.ErrSessionExpired) {
+		return &expiredAt{next: next, err: err}
+	}
+	return err
+}
+
 func partnerSignIn(w http.ResponseWriter, r *http.Request) error {
-	target := "/signin?tab=casco&next=" + url.QueryEscape(returnPath(r))
+	return partnerSignInTo(w, r, returnPath(r))
+}
+
+func partnerSignInTo(w http.ResponseWriter, r *http.Request, next string) error {
+	if !isLocalPath(next) {
+		next = "/casco"
+	}
+	target := "/signin?tab=casco&next=" + url.QueryEscape(next)
 	if isHTMX(r) {
 		w.Header().Set("HX-Redirect", target)
 		w.WriteHeader(http.StatusUnauthorized)

@@ -42,12 +42,29 @@ func routes(h *handlers.Handlers, assets http.Handler, health *health) *http.Ser
 	mux.Handle("GET /pushes/check", h.Wrap(h.Staff(h.Push.Check)))
 	mux.Handle("GET /pushes/{reference}", h.Wrap(h.SignedIn(h.Push.Result)))
 
-	// CASCO quotes, for partners signed in with a CascoApi account.
+	// CASCO quotes, for partners signed in with a CascoApi account: the
+	// history, the reference lists of the dependent selects, a quote's
+	// five steps (vehicle, policyholder, cover, offers, policy) and the
+	// offer and policy documents.
 	mux.Handle("GET /casco", h.Wrap(h.PartnerSignedIn(h.Quotes.Home)))
 	mux.Handle("GET /casco/options/counties", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Counties)))
 	mux.Handle("GET /casco/options/localities", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Localities)))
 	mux.Handle("GET /casco/options/makes", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Makes)))
 	mux.Handle("GET /casco/options/models", h.Wrap(h.PartnerSignedIn(h.Nomenclature.Models)))
+	mux.Handle("POST /casco/drafts", h.Wrap(h.PartnerSignedIn(h.Drafts.Create)))
+	mux.Handle("GET /casco/drafts/{id}", h.Wrap(h.PartnerSignedIn(h.Drafts.Open)))
+	mux.Handle("GET /casco/drafts/{id}/vehicle", h.Wrap(h.PartnerSignedIn(h.Drafts.Vehicle)))
+	mux.Handle("POST /casco/drafts/{id}/vehicle", h.Wrap(h.PartnerSignedIn(h.Drafts.SaveVehicle)))
+	mux.Handle("GET /casco/drafts/{id}/owner", h.Wrap(h.PartnerSignedIn(h.Drafts.Owner)))
+	mux.Handle("POST /casco/drafts/{id}/owner", h.Wrap(h.PartnerSignedIn(h.Drafts.SaveOwner)))
+	mux.Handle("GET /casco/drafts/{id}/cover", h.Wrap(h.PartnerSignedIn(h.Drafts.Cover)))
+	mux.Handle("POST /casco/drafts/{id}/cover", h.Wrap(h.PartnerSignedIn(h.Drafts.SaveCover)))
+	mux.Handle("GET /casco/drafts/{id}/offers", h.Wrap(h.PartnerSignedIn(h.Offers.List)))
+	mux.Handle("POST /casco/drafts/{id}/offers", h.Wrap(h.PartnerSignedIn(h.Offers.Ask)))
+	mux.Handle("GET /casco/drafts/{id}/offers/{offerID}/pdf", h.Wrap(h.PartnerSignedIn(h.Offers.PDF)))
+	mux.Handle("GET /casco/drafts/{id}/policy", h.Wrap(h.PartnerSignedIn(h.Conversions.Form)))
+	mux.Handle("POST /casco/drafts/{id}/policy", h.Wrap(h.PartnerSignedIn(h.Conversions.Convert)))
+	mux.Handle("GET /casco/policies/{series}/{number}/pdf", h.Wrap(h.PartnerSignedIn(h.Conversions.PDF)))
 
 	// Cancelling a policy (staff only: read-only sessions are refused
 	// before any upstream call), and following pending operations.

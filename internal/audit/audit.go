@@ -40,13 +40,17 @@ const (
 	ActionCancel = "cancel"
 	// ActionCreate is a policy pushed to the KASKO push API.
 	ActionCreate = "create"
+	// ActionConvert is a CASCO offer turned into a policy (CascoApi):
+	// Reference is the offer id, Message the policy's series and number.
+	ActionConvert = "convert"
 )
 
 // Entry is one recorded event.
 type Entry struct {
 	ID int64
 	At time.Time
-	// Action is what was attempted (ActionCancel, ActionCreate).
+	// Action is what was attempted (ActionCancel, ActionCreate,
+	// ActionConvert).
 	Action string
 	// Actor is the masked key ("sk_test_…4f2a"); ActorName the display
 	// name the user gave at sign-in, if any. Mode is "test" or "live".
@@ -117,8 +121,8 @@ var ErrInvalid = errors.New("audit: invalid")
 
 // Check validates an entry before it is stored. What names the subject
 // depends on the action: a cancellation is always of a known policy,
-// while a creation is known by its variant (the policy may never come
-// to exist).
+// a creation is known by its variant (the policy may never come to
+// exist), and a conversion by its offer (or the policy it became).
 func (e Entry) Check() error {
 	if e.Action == "" || e.Outcome == "" || e.Actor == "" {
 		return errors.Join(ErrInvalid, errors.New("an entry needs an action, an outcome and an actor"))
@@ -128,6 +132,8 @@ func (e Entry) Check() error {
 		return errors.Join(ErrInvalid, errors.New("a cancellation entry needs a policy"))
 	case e.Action == ActionCreate && e.VariantID == "":
 		return errors.Join(ErrInvalid, errors.New("a creation entry needs a variant"))
+	case e.Action == ActionConvert && e.Reference == "" && e.PolicyID == "":
+		return errors.Join(ErrInvalid, errors.New("a conversion entry needs an offer reference or a policy"))
 	}
 	return nil
 }

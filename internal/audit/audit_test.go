@@ -430,6 +430,9 @@ func testInvalid(t *testing.T, st store) {
 		{"creation without a variant, with a policy", create, func(e *audit.Entry) { e.VariantID, e.PolicyID = "", "tpol_x" }},
 		{"creation without an actor", create, func(e *audit.Entry) { e.Actor = "" }},
 		{"creation without an outcome", create, func(e *audit.Entry) { e.Outcome = "" }},
+		{"conversion without an offer or a policy", func() audit.Entry {
+			return audit.Entry{Action: audit.ActionConvert, Actor: "demo", Outcome: audit.OutcomeCompleted, Message: "GRP/CL 123456789"}
+		}, func(*audit.Entry) {}},
 	}
 	for _, tt := range entries {
 		t.Run(tt.name, func(t *testing.T) {
@@ -455,6 +458,7 @@ func testInvalid(t *testing.T, st store) {
 		{"creation without a policy", created("5b0e7c1a-3f42-4d8e-9a61-0c2f4e8b9d17")},
 		{"creation refused before any push", audit.Entry{Action: audit.ActionCreate, Actor: "pk_test_…cccc", VariantID: "var_1", Outcome: audit.OutcomeRefused}},
 		{"cancellation without a variant", audit.Entry{Action: audit.ActionCancel, Actor: "sk_test_…aaaa", PolicyID: "tpol_x", Outcome: audit.OutcomeAccepted}},
+		{"conversion of an offer", audit.Entry{Action: audit.ActionConvert, Actor: "demo", Reference: "794318", Outcome: audit.OutcomeCompleted, Message: "GRP/CL 123456789"}},
 	}
 	for i, tt := range valid {
 		t.Run(tt.name, func(t *testing.T) {
