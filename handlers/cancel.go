@@ -124,10 +124,7 @@ func (c *Cancel) Submit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	user := currentUser(ctx)
 	if user.ReadOnly() {
-		// Refused here, without asking the upstream, and on the record.
-		c.h.record(ctx, audit.Entry{Action: audit.ActionCancel, PolicyID: truncate(r.PathValue("id"), 100),
-			Outcome: audit.OutcomeRefused, Message: "read-only session"}, nil)
-		return &Error{Status: http.StatusForbidden, MessageKey: "error.read_only"}
+		return c.h.refuseReadOnly(ctx, audit.Entry{Action: audit.ActionCancel, PolicyID: truncate(r.PathValue("id"), 100)})
 	}
 	if err := parseForm(w, r); err != nil {
 		return err
@@ -351,6 +348,8 @@ func (c *Cancel) progress(w http.ResponseWriter, r *http.Request, pol *kasko.Pol
 	}
 	v := c.baseView(r, pol)
 	v.Mode = "progress"
+	// The header badge is swapped out of band: it needs the count.
+	v.Meta.Ops = c.h.opsView(ctx, false)
 	v.Message = i18n.T(ctx, "cancel.progress."+st.Status)
 	v.PollURL = progressURL(op.PolicyID, op.NewVersionID)
 	v.AlertRequestID = st.RequestID
@@ -360,13 +359,7 @@ func (c *Cancel) progress(w http.ResponseWriter, r *http.Request, pol *kasko.Pol
 // toPolicy sends the browser to the policy's page, whole (not into the
 // panel): it shows the policy as it is now, with the notice on top.
 func (c *Cancel) toPolicy(w http.ResponseWriter, r *http.Request, id string) error {
-	target := "/policies/" + url.PathEscape(id)
-	if isHTMX(r) {
-		w.Header().Set("HX-Redirect", target)
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	redirect(w, r, "/policies/"+url.PathEscape(id))
 	return nil
 }
 

@@ -250,7 +250,7 @@ func TestCancelToFailed(t *testing.T) {
 	token := openCancelForm(t, b, fixturePath)
 	// With htmx the answer is the progress panel, or the move to the policy.
 	r := b.Post(cancelPath, cancelForm(token, "confirm"), "HX-Request", "true", "HX-Target", "cancel-panel")
-	if r.Status != http.StatusOK || r.Header.Get("HX-Redirect") != fixturePath {
+	if r.Status != http.StatusNoContent || r.Header.Get("HX-Redirect") != fixturePath {
 		t.Fatalf("confirm = %d, HX-Redirect %q, want the policy", r.Status, r.Header.Get("HX-Redirect"))
 	}
 	d := page(t, b, fixturePath, http.StatusOK)

@@ -191,9 +191,11 @@ func (h *Handlers) meta(r *http.Request, title string) layout.PageMeta {
 		prefs := h.sessions.Preferences(r)
 		meta.Times, meta.ViewerZone = prefs.Times, prefs.ViewerZone
 		meta.CanCreate = !u.ReadOnly() && h.upstreams.Push && h.push != nil
-		// An htmx fragment has no header to show notices in; the next
-		// whole page does.
-		meta.Ops = h.opsView(r.Context(), !isHTMX(r))
+		// An htmx fragment has no header: no pending operations to count,
+		// and its notices wait for the next whole page.
+		if !isHTMX(r) {
+			meta.Ops = h.opsView(r.Context(), true)
+		}
 	}
 	return meta
 }

@@ -62,29 +62,24 @@ func (h *Handlers) pendingOps(ctx context.Context) []pendingOp {
 	if user == nil || user.ReadOnly() {
 		return nil
 	}
-	actor := user.Badge().MaskedKey
 	// Only cancellations are asynchronous: a push is done when it answers.
-	accepted, err := h.audit.List(ctx, audit.Filter{Actor: actor, Outcome: audit.OutcomeAccepted, Limit: 20})
-	if err != nil || len(accepted.Entries) == 0 {
-		if err != nil {
-			h.log.ErrorContext(ctx, "audit list failed", "err", err)
-		}
+	accepted, err := h.audit.List(ctx, audit.Filter{Actor: user.Badge().MaskedKey, Outcome: audit.OutcomeAccepted, Limit: 20})
+	if err != nil {
+		h.log.ErrorContext(ctx, "audit list failed", "err", err)
 		return nil
 	}
-	ended := map[string]bool{}
-	for _, outcome := range []string{audit.OutcomeCompleted, audit.OutcomeFailed} {
-		p, err := h.audit.List(ctx, audit.Filter{Actor: actor, Outcome: outcome, Limit: 100})
+	var ops []pendingOp
+	for _, e := range accepted.Entries {
+		if e.Action != audit.ActionCancel || e.NewVersionID == "" || time.Since(e.At) > pendingWindow {
+			continue
+		}
+		// Ended when the policy's own history has the end of this version.
+		history, err := h.audit.List(ctx, audit.Filter{Policy: e.PolicyID, Limit: 50})
 		if err != nil {
 			h.log.ErrorContext(ctx, "audit list failed", "err", err)
 			return nil
 		}
-		for _, e := range p.Entries {
-			ended[e.NewVersionID] = true
-		}
-	}
-	var ops []pendingOp
-	for _, e := range accepted.Entries {
-		if e.Action != audit.ActionCancel || ended[e.NewVersionID] || e.NewVersionID == "" || time.Since(e.At) > pendingWindow {
+		if ended(history.Entries, e.NewVersionID) {
 			continue
 		}
 		ops = append(ops, pendingOp{
@@ -93,6 +88,15 @@ func (h *Handlers) pendingOps(ctx context.Context) []pendingOp {
 		})
 	}
 	return ops
+}
+
+func ended(entries []audit.Entry, newVersionID string) bool {
+	for _, e := range entries {
+		if e.NewVersionID == newVersionID && (e.Outcome == audit.OutcomeCompleted || e.Outcome == audit.OutcomeFailed) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Handlers) findPendingOp(ctx context.Context, policyID, newVersionID string) (pendingOp, bool) {
@@ -260,4 +264,12 @@ func (h *Handlers) appendEntry(ctx context.Context, e audit.Entry, err error) {
 	if _, aerr := h.audit.Append(ctx, e); aerr != nil {
 		h.log.ErrorContext(ctx, "audit append failed", "err", aerr, "action", e.Action, "policy", e.PolicyID, "outcome", e.Outcome)
 	}
+}
+
+// refuseReadOnly answers a write action from a read-only session: refused
+// here, without asking the upstream, and on the record.
+func (h *Handlers) refuseReadOnly(ctx context.Context, e audit.Entry) error {
+	e.Outcome, e.Message = audit.OutcomeRefused, "read-only session"
+	h.record(ctx, e, nil)
+	return &Error{Status: http.StatusForbidden, MessageKey: "error.read_only"}
 }

@@ -205,12 +205,6 @@ func partnerSignInTo(w http.ResponseWriter, r *http.Request, next string) error 
 	if !isLocalPath(next) {
 		next = "/casco"
 	}
-	target := "/signin?tab=casco&next=" + url.QueryEscape(next)
-	if isHTMX(r) {
-		w.Header().Set("HX-Redirect", target)
-		w.WriteHeader(http.StatusUnauthorized)
-		return nil
-	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	toSignIn(w, r, "/signin?tab=casco&next="+url.QueryEscape(next))
 	return nil
 }

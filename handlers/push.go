@@ -99,9 +99,7 @@ func (p *Push) Submit(w http.ResponseWriter, r *http.Request) error {
 	}
 	user := currentUser(ctx)
 	if user.ReadOnly() {
-		p.h.record(ctx, audit.Entry{Action: audit.ActionCreate, VariantID: truncate(r.FormValue("variant_id"), 64),
-			Outcome: audit.OutcomeRefused, Message: "read-only session"}, nil)
-		return &Error{Status: http.StatusForbidden, MessageKey: "error.read_only"}
+		return p.h.refuseReadOnly(ctx, audit.Entry{Action: audit.ActionCreate, VariantID: truncate(r.FormValue("variant_id"), 64)})
 	}
 	if err := parseForm(w, r); err != nil {
 		return err
@@ -264,13 +262,7 @@ func (p *Push) send(w http.ResponseWriter, r *http.Request, it *intent, in pushI
 
 	switch {
 	case err == nil:
-		target := "/pushes/" + url.PathEscape(created.Reference)
-		if isHTMX(r) {
-			w.Header().Set("HX-Redirect", target)
-			w.WriteHeader(http.StatusOK)
-			return nil
-		}
-		redirect(w, r, target)
+		redirect(w, r, "/pushes/"+url.PathEscape(created.Reference))
 		return nil
 	case errors.Is(err, apiclient.ErrBadRequest):
 		// "Bad Request: The 'vin' field is required.": on the field it

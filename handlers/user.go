@@ -55,13 +55,7 @@ func (h *Handlers) SignedIn(fn Func) Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		login, ok := h.sessions.Kasko(r.Context())
 		if !ok {
-			target := "/signin?next=" + url.QueryEscape(returnPath(r))
-			if r.Header.Get("HX-Request") == "true" {
-				w.Header().Set("HX-Redirect", target)
-				w.WriteHeader(http.StatusUnauthorized)
-				return nil
-			}
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			toSignIn(w, r, "/signin?next="+url.QueryEscape(returnPath(r)))
 			return nil
 		}
 		u := &User{Key: login.Key, DisplayName: login.DisplayName}
@@ -93,4 +87,15 @@ func returnPath(r *http.Request) string {
 		return "/"
 	}
 	return r.URL.RequestURI()
+}
+
+// toSignIn sends a signed-out request to a sign-in page: 303 for a
+// browser, HX-Redirect with 401 for htmx, so that the whole page moves.
+func toSignIn(w http.ResponseWriter, r *http.Request, target string) {
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
