@@ -157,3 +157,23 @@ func LogFailure(ctx context.Context, l *slog.Logger, e *Error) {
 		slog.Int("status", e.StatusCode), slog.String("request_id", e.RequestID),
 		slog.String("error", Redact(e.Error())))
 }
+
+// SegmentProblem says what is wrong with a value that becomes one path
+// segment ("" when nothing is): empty, "." or "..", longer than max, or
+// with control characters. Clients turn it into their own typed error.
+func SegmentProblem(s string, max int) string {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return "is empty"
+	case s == "." || s == "..":
+		return "is not valid"
+	case len(s) > max:
+		return "is too long"
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return "contains control characters"
+		}
+	}
+	return ""
+}

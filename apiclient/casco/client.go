@@ -441,18 +441,8 @@ func (s scrubbed) Unwrap() error { return s.err }
 
 // checkSegment validates a value that becomes one path segment.
 func (c *Client) checkSegment(op, what, s string) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return c.invalid(op, apiclient.ErrBadRequest, what+" is empty")
-	case s == "." || s == "..":
-		return c.invalid(op, apiclient.ErrBadRequest, what+" is not valid")
-	case len(s) > maxSegmentLength:
-		return c.invalid(op, apiclient.ErrBadRequest, what+" is too long")
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return c.invalid(op, apiclient.ErrBadRequest, what+" contains control characters")
-		}
+	if problem := apiclient.SegmentProblem(s, maxSegmentLength); problem != "" {
+		return c.invalid(op, apiclient.ErrBadRequest, what+" "+problem)
 	}
 	return nil
 }

@@ -50,101 +50,55 @@ const (
 // Client calls the KASKO REST API. It is safe for concurrent use; copies
 // made by WithKey share its connection pool.
 type Client struct {
-	base      *url.URL
-	http      *http.Client
-	timeout   time.Duration
-	userAgent string
-	logger    *slog.Logger
-	key       string
+	base *url.URL
+	cfg  apiclient.Config
+	key  string
 }
 
 // Option configures a Client in New.
 type Option func(*Client) error
 
-// WithHTTPClient makes the client use hc (its transport, redirect policy
-// and any timeout of its own) instead of a private pooled one.
-func WithHTTPClient(hc *http.Client) Option {
+func shared(o apiclient.ConfigOption) Option {
 	return func(c *Client) error {
-		if hc == nil {
-			return errors.New("kasko: nil http client")
+		if err := o(&c.cfg); err != nil {
+			return fmt.Errorf("kasko: %w", err)
 		}
-		c.http = hc
 		return nil
 	}
 }
+
+// WithHTTPClient makes the client use hc (its transport, redirect policy
+// and any timeout of its own) instead of a private pooled one.
+func WithHTTPClient(hc *http.Client) Option { return shared(apiclient.WithHTTPClient(hc)) }
 
 // WithTimeout bounds each call (DefaultTimeout otherwise); d <= 0 is an
 // error because an unbounded call would hold a user's request forever.
-func WithTimeout(d time.Duration) Option {
-	return func(c *Client) error {
-		if d <= 0 {
-			return fmt.Errorf("kasko: timeout must be positive, got %v", d)
-		}
-		c.timeout = d
-		return nil
-	}
-}
+func WithTimeout(d time.Duration) Option { return shared(apiclient.WithTimeout(d)) }
 
 // WithUserAgent sets the User-Agent header sent upstream.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		c.userAgent = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return shared(apiclient.WithUserAgent(ua)) }
 
 // WithLogger makes the client log one debug line per call (warn for
 // failures the operator should see). Keys and signed URLs are never
 // logged.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *Client) error {
-		if l == nil {
-			return errors.New("kasko: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
-}
+func WithLogger(l *slog.Logger) Option { return shared(apiclient.WithLogger(l)) }
 
 // New returns a client for the API at baseURL (e.g.
 // "https://api.eu1.kaskocloud.com", or the sandbox's ".../kasko"); a
 // trailing slash is ignored. It carries no key until WithKey.
 func New(baseURL string, opts ...Option) (*Client, error) {
-	base, err := parseBase(baseURL)
+	base, err := apiclient.ParseBaseURL(upstream, baseURL)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{
-		base:      base,
-		timeout:   DefaultTimeout,
-		userAgent: defaultUserAgent,
-		logger:    slog.New(slog.DiscardHandler),
-	}
+	c := &Client{base: base, cfg: apiclient.NewConfig(defaultUserAgent, DefaultTimeout)}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
 		}
 	}
-	if c.http == nil {
-		c.http = &http.Client{Transport: apiclient.NewTransport()}
-	}
+	c.cfg.Finish()
 	return c, nil
-}
-
-func parseBase(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("kasko: base URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("kasko: base URL %q: scheme must be http or https", apiclient.StripQuery(raw))
-	}
-	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("kasko: base URL %q: want scheme://host[/path] only", apiclient.StripQuery(raw))
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
 }
 
 // WithKey returns a copy of c that authenticates with key (secret or
@@ -435,7 +389,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 	if r.auth && c.key == "" {
 		return nil, nil, c.invalid(r.op, apiclient.ErrUnauthorized, "no API key bound to the client")
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
@@ -446,7 +400,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 		return nil, nil, c.invalid(r.op, apiclient.ErrBadRequest, "cannot build request")
 	}
 	req.Header.Set("Accept", r.accept)
-	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -457,14 +411,14 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 		req.SetBasicAuth(c.key, "")
 	}
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		cancel()
 		e := apiclient.TransportError(upstream, r.op, err)
 		c.logFailure(ctx, e)
 		return nil, nil, e
 	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "upstream call",
+	c.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "upstream call",
 		slog.String("upstream", upstream), slog.String("op", r.op),
 		slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)),
 		slog.String("request_id", apiclient.Redact(resp.Header.Get("X-Request-Id"))))
@@ -543,7 +497,7 @@ func (c *Client) logFailure(ctx context.Context, e *apiclient.Error) {
 		// or rejects the key.
 		level = slog.LevelWarn
 	}
-	c.logger.LogAttrs(ctx, level, "upstream call failed",
+	c.cfg.Logger.LogAttrs(ctx, level, "upstream call failed",
 		slog.String("upstream", upstream), slog.String("op", e.Op),
 		slog.Int("status", e.StatusCode), slog.String("request_id", e.RequestID),
 		slog.String("error", apiclient.Redact(e.Error())))
@@ -551,18 +505,8 @@ func (c *Client) logFailure(ctx context.Context, e *apiclient.Error) {
 
 // checkSegment validates an id that becomes one path segment.
 func (c *Client) checkSegment(op, what, s string) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return c.invalid(op, apiclient.ErrBadRequest, what+" is empty")
-	case s == "." || s == "..":
-		return c.invalid(op, apiclient.ErrBadRequest, what+" is not a valid id")
-	case len(s) > maxIDLength:
-		return c.invalid(op, apiclient.ErrBadRequest, what+" is too long")
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return c.invalid(op, apiclient.ErrBadRequest, what+" contains control characters")
-		}
+	if problem := apiclient.SegmentProblem(s, maxIDLength); problem != "" {
+		return c.invalid(op, apiclient.ErrBadRequest, what+" "+problem)
 	}
 	return nil
 }
@@ -570,19 +514,7 @@ func (c *Client) checkSegment(op, what, s string) error {
 // endpoint joins escaped path segments onto the base URL, so an id with
 // a slash or a "?" stays one segment.
 func (c *Client) endpoint(segments ...string) *url.URL {
-	u := *c.base
-	var raw, plain strings.Builder
-	raw.WriteString(c.base.EscapedPath())
-	plain.WriteString(c.base.Path)
-	for _, s := range segments {
-		raw.WriteString("/")
-		raw.WriteString(url.PathEscape(s))
-		plain.WriteString("/")
-		plain.WriteString(s)
-	}
-	u.Path = plain.String()
-	u.RawPath = raw.String()
-	return &u
+	return apiclient.JoinPath(c.base, segments...)
 }
 
 // unquoteETag turns `W/"tpv_…"` or `"tpv_…"` into the bare version id.

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -41,86 +40,52 @@ const (
 // Client calls the push API. It is safe for concurrent use; copies made
 // by WithKey share its connection pool.
 type Client struct {
-	endpoint  string
-	http      *http.Client
-	timeout   time.Duration
-	userAgent string
-	logger    *slog.Logger
-	key       string
+	endpoint string
+	cfg      apiclient.Config
+	key      string
 }
 
 // Option configures a Client in New.
 type Option func(*Client) error
 
-// WithHTTPClient makes the client use hc instead of a private pooled one.
-func WithHTTPClient(hc *http.Client) Option {
+func shared(o apiclient.ConfigOption) Option {
 	return func(c *Client) error {
-		if hc == nil {
-			return errors.New("push: nil http client")
+		if err := o(&c.cfg); err != nil {
+			return fmt.Errorf("push: %w", err)
 		}
-		c.http = hc
 		return nil
 	}
 }
+
+// WithHTTPClient makes the client use hc instead of a private pooled one.
+func WithHTTPClient(hc *http.Client) Option { return shared(apiclient.WithHTTPClient(hc)) }
 
 // WithTimeout bounds each call (DefaultTimeout otherwise).
-func WithTimeout(d time.Duration) Option {
-	return func(c *Client) error {
-		if d <= 0 {
-			return fmt.Errorf("push: timeout must be positive, got %v", d)
-		}
-		c.timeout = d
-		return nil
-	}
-}
+func WithTimeout(d time.Duration) Option { return shared(apiclient.WithTimeout(d)) }
 
 // WithUserAgent sets the User-Agent header sent upstream.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error {
-		c.userAgent = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return shared(apiclient.WithUserAgent(ua)) }
 
 // WithLogger makes the client log one debug line per call (warn for
 // failures the operator should see). Keys are never logged.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *Client) error {
-		if l == nil {
-			return errors.New("push: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
-}
+func WithLogger(l *slog.Logger) Option { return shared(apiclient.WithLogger(l)) }
 
 // New returns a client for the push API at baseURL
 // ("https://push-api.kasko.io", or the sandbox's ".../push"). Requests go
 // to baseURL + "/" exactly: the API has no other path.
 func New(baseURL string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(baseURL)
+	u, err := apiclient.ParseBaseURL(upstream, baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("push: base URL: %w", err)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("push: base URL %q: want http(s)://host[/path] only", apiclient.StripQuery(baseURL))
-	}
-	u.Path = strings.TrimRight(u.Path, "/") + "/"
-	u.RawPath = ""
-	c := &Client{
-		endpoint:  u.String(),
-		timeout:   DefaultTimeout,
-		userAgent: defaultUserAgent,
-		logger:    slog.New(slog.DiscardHandler),
-	}
+	u.Path += "/"
+	c := &Client{endpoint: u.String(), cfg: apiclient.NewConfig(defaultUserAgent, DefaultTimeout)}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
 			return nil, err
 		}
 	}
-	if c.http == nil {
-		c.http = &http.Client{Transport: apiclient.NewTransport()}
-	}
+	c.cfg.Finish()
 	return c, nil
 }
 
@@ -146,7 +111,7 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreateRequest) (*Created,
 	if err != nil {
 		return nil, &apiclient.Error{Upstream: upstream, Op: op, Message: "cannot encode request", Kind: apiclient.ErrBadRequest}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -154,17 +119,17 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreateRequest) (*Created,
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/json")
-	hreq.Header.Set("User-Agent", c.userAgent)
+	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
 	hreq.SetBasicAuth(c.key, "")
 
 	start := time.Now()
-	resp, err := c.http.Do(hreq)
+	resp, err := c.cfg.HTTPClient.Do(hreq)
 	if err != nil {
 		return nil, c.fail(ctx, apiclient.TransportError(upstream, op, err))
 	}
 	defer resp.Body.Close()
 	reqID := apiclient.Redact(resp.Header.Get("X-Request-Id"))
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "upstream call",
+	c.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "upstream call",
 		slog.String("upstream", upstream), slog.String("op", op),
 		slog.Int("status", resp.StatusCode), slog.Duration("duration", time.Since(start)),
 		slog.String("request_id", reqID))
@@ -240,7 +205,7 @@ func (c *Client) fail(ctx context.Context, e *apiclient.Error) error {
 	if errors.Is(e, apiclient.ErrUnavailable) || errors.Is(e, apiclient.ErrInvalidResponse) || errors.Is(e, apiclient.ErrUnauthorized) {
 		level = slog.LevelWarn
 	}
-	c.logger.LogAttrs(ctx, level, "upstream call failed",
+	c.cfg.Logger.LogAttrs(ctx, level, "upstream call failed",
 		slog.String("upstream", upstream), slog.String("op", e.Op),
 		slog.Int("status", e.StatusCode), slog.String("request_id", e.RequestID),
 		slog.String("error", apiclient.Redact(e.Error())))
