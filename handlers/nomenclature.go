@@ -45,11 +45,16 @@ var (
 	maxMakeName       = 60
 )
 
-// load runs fn with the partner's CascoApi session; a list is loaded with
-// whichever partner asks first.
-func (n *Nomenclature) session(ctx context.Context) (*casco.Session, error) {
-	s, _, err := n.h.cascoSession(ctx)
-	return s, err
+// cachedList returns a cached list, loading it through the asking
+// partner's CascoApi session on a miss (the lists are the same for all).
+func cachedList[T any](ctx context.Context, n *Nomenclature, c *cache.Cache[[]T], key string, fetch func(*casco.Session, context.Context) ([]T, error)) ([]T, error) {
+	return c.Get(ctx, key, func(ctx context.Context) ([]T, error) {
+		s, _, err := n.h.cascoSession(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return fetch(s, ctx)
+	})
 }
 
 // countryList, countyList, localityList, makeList and modelList are the
@@ -57,23 +62,11 @@ func (n *Nomenclature) session(ctx context.Context) (*casco.Session, error) {
 // forms, which render their selects on the server (they work without
 // JavaScript).
 func (n *Nomenclature) countryList(ctx context.Context) ([]casco.Country, error) {
-	return n.countries.Get(ctx, "", func(ctx context.Context) ([]casco.Country, error) {
-		s, err := n.session(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return s.Countries(ctx)
-	})
+	return cachedList(ctx, n, n.countries, "", (*casco.Session).Countries)
 }
 
 func (n *Nomenclature) countyList(ctx context.Context) ([]casco.County, error) {
-	return n.counties.Get(ctx, "", func(ctx context.Context) ([]casco.County, error) {
-		s, err := n.session(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return s.Counties(ctx)
-	})
+	return cachedList(ctx, n, n.counties, "", (*casco.Session).Counties)
 }
 
 // localityList is empty, without an upstream call, for anything that
@@ -83,23 +76,13 @@ func (n *Nomenclature) localityList(ctx context.Context, county string) ([]casco
 	if !countyCodePattern.MatchString(county) {
 		return nil, nil
 	}
-	return n.localities.Get(ctx, county, func(ctx context.Context) ([]casco.Locality, error) {
-		s, err := n.session(ctx)
-		if err != nil {
-			return nil, err
-		}
+	return cachedList(ctx, n, n.localities, county, func(s *casco.Session, ctx context.Context) ([]casco.Locality, error) {
 		return s.Localities(ctx, county)
 	})
 }
 
 func (n *Nomenclature) makeList(ctx context.Context) ([]casco.VehicleMake, error) {
-	return n.makes.Get(ctx, "", func(ctx context.Context) ([]casco.VehicleMake, error) {
-		s, err := n.session(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return s.VehicleMakes(ctx)
-	})
+	return cachedList(ctx, n, n.makes, "", (*casco.Session).VehicleMakes)
 }
 
 // modelList is empty, without an upstream call, for a make name that
@@ -109,11 +92,7 @@ func (n *Nomenclature) modelList(ctx context.Context, makeName string) ([]casco.
 	if makeName == "" || len(makeName) > maxMakeName || strings.ContainsAny(makeName, "/?#\\") {
 		return nil, nil
 	}
-	return n.models.Get(ctx, strings.ToLower(makeName), func(ctx context.Context) ([]casco.VehicleModel, error) {
-		s, err := n.session(ctx)
-		if err != nil {
-			return nil, err
-		}
+	return cachedList(ctx, n, n.models, strings.ToLower(makeName), func(s *casco.Session, ctx context.Context) ([]casco.VehicleModel, error) {
 		return s.VehicleModels(ctx, makeName)
 	})
 }
@@ -156,33 +135,27 @@ func (n *Nomenclature) Models(w http.ResponseWriter, r *http.Request) error {
 }
 
 func countyOptions(list []casco.County) []cascoviews.Option {
-	opts := make([]cascoviews.Option, 0, len(list))
-	for _, c := range list {
-		opts = append(opts, cascoviews.Option{Value: c.Code, Label: c.Name})
-	}
-	return opts
+	return toOptions(list, func(c casco.County) (string, string) { return c.Code, c.Name })
 }
 
 func localityOptions(list []casco.Locality) []cascoviews.Option {
-	opts := make([]cascoviews.Option, 0, len(list))
-	for _, l := range list {
-		opts = append(opts, cascoviews.Option{Value: l.Name, Label: l.Name})
-	}
-	return opts
+	return toOptions(list, func(l casco.Locality) (string, string) { return l.Name, l.Name })
 }
 
 func makeOptions(list []casco.VehicleMake) []cascoviews.Option {
-	opts := make([]cascoviews.Option, 0, len(list))
-	for _, m := range list {
-		opts = append(opts, cascoviews.Option{Value: m.Name, Label: m.Name})
-	}
-	return opts
+	return toOptions(list, func(m casco.VehicleMake) (string, string) { return m.Name, m.Name })
 }
 
 func modelOptions(list []casco.VehicleModel) []cascoviews.Option {
+	return toOptions(list, func(m casco.VehicleModel) (string, string) { return m.Name, m.Name })
+}
+
+// toOptions turns a reference list into select options.
+func toOptions[T any](list []T, valueLabel func(T) (string, string)) []cascoviews.Option {
 	opts := make([]cascoviews.Option, 0, len(list))
-	for _, m := range list {
-		opts = append(opts, cascoviews.Option{Value: m.Name, Label: m.Name})
+	for _, item := range list {
+		value, label := valueLabel(item)
+		opts = append(opts, cascoviews.Option{Value: value, Label: label})
 	}
 	return opts
 }
