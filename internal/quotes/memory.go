@@ -64,10 +64,7 @@ func (m *Memory) CreateDraft(_ context.Context, account string) (Draft, error) {
 
 // GetDraft implements Store.
 func (m *Memory) GetDraft(_ context.Context, account, id string) (Draft, error) {
-	if err := checkAccount(account); err != nil {
-		return Draft{}, err
-	}
-	if err := checkDraftID(id); err != nil {
+	if err := checkDraftRef(account, id); err != nil {
 		return Draft{}, err
 	}
 	m.mu.Lock()
@@ -127,10 +124,7 @@ func (m *Memory) ListDrafts(_ context.Context, account string, f Filter) (Page, 
 
 // ReplaceOffers implements Store.
 func (m *Memory) ReplaceOffers(_ context.Context, account, draftID string, offers []Offer) error {
-	if err := checkAccount(account); err != nil {
-		return err
-	}
-	if err := checkDraftID(draftID); err != nil {
+	if err := checkDraftRef(account, draftID); err != nil {
 		return err
 	}
 	offers, err := prepareOffers(draftID, offers, m.clock.stamp())
@@ -152,10 +146,7 @@ func (m *Memory) ReplaceOffers(_ context.Context, account, draftID string, offer
 
 // Offers implements Store.
 func (m *Memory) Offers(_ context.Context, account, draftID string) ([]Offer, error) {
-	if err := checkAccount(account); err != nil {
-		return nil, err
-	}
-	if err := checkDraftID(draftID); err != nil {
+	if err := checkDraftRef(account, draftID); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
@@ -197,10 +188,7 @@ func (m *Memory) RecordPolicy(_ context.Context, account string, p Policy) (Poli
 
 // Policies implements Store.
 func (m *Memory) Policies(_ context.Context, account, draftID string) ([]Policy, error) {
-	if err := checkAccount(account); err != nil {
-		return nil, err
-	}
-	if err := checkDraftID(draftID); err != nil {
+	if err := checkDraftRef(account, draftID); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
@@ -223,13 +211,7 @@ func (m *Memory) Policies(_ context.Context, account, draftID string) ([]Policy,
 
 // PolicyByNumber implements Store.
 func (m *Memory) PolicyByNumber(_ context.Context, account, series, number string) (Policy, error) {
-	if err := checkAccount(account); err != nil {
-		return Policy{}, err
-	}
-	if err := checkName("series", series, true); err != nil {
-		return Policy{}, err
-	}
-	if err := checkName("number", number, false); err != nil {
+	if err := checkPolicyRef(account, series, number); err != nil {
 		return Policy{}, err
 	}
 	m.mu.Lock()

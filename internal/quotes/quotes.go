@@ -454,3 +454,23 @@ func (c *clock) stamp() time.Time {
 	c.last = t
 	return t
 }
+
+// checkDraftRef checks an account and a draft id together, as most
+// methods take them.
+func checkDraftRef(account, draftID string) error {
+	if err := checkAccount(account); err != nil {
+		return err
+	}
+	return checkDraftID(draftID)
+}
+
+// checkPolicyRef checks an account and a policy's series and number.
+func checkPolicyRef(account, series, number string) error {
+	if err := checkAccount(account); err != nil {
+		return err
+	}
+	if err := checkName("series", series, true); err != nil {
+		return err
+	}
+	return checkName("number", number, false)
+}

@@ -121,10 +121,7 @@ func scanDraft(row interface{ Scan(...any) error }) (Draft, error) {
 
 // GetDraft implements Store.
 func (s *sqlStore) GetDraft(ctx context.Context, account, id string) (Draft, error) {
-	if err := checkAccount(account); err != nil {
-		return Draft{}, err
-	}
-	if err := checkDraftID(id); err != nil {
+	if err := checkDraftRef(account, id); err != nil {
 		return Draft{}, err
 	}
 	a := s.args()
@@ -255,10 +252,7 @@ func (s *sqlStore) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) er
 // requests replacing one draft's offers at once then leave one set or
 // the other, never a mix (or a clash on the offers' key).
 func (s *sqlStore) ReplaceOffers(ctx context.Context, account, draftID string, offers []Offer) error {
-	if err := checkAccount(account); err != nil {
-		return err
-	}
-	if err := checkDraftID(draftID); err != nil {
+	if err := checkDraftRef(account, draftID); err != nil {
 		return err
 	}
 	offers, err := prepareOffers(draftID, offers, s.clock.stamp())
@@ -297,10 +291,7 @@ func (s *sqlStore) ReplaceOffers(ctx context.Context, account, draftID string, o
 
 // Offers implements Store.
 func (s *sqlStore) Offers(ctx context.Context, account, draftID string) ([]Offer, error) {
-	if err := checkAccount(account); err != nil {
-		return nil, err
-	}
-	if err := checkDraftID(draftID); err != nil {
+	if err := checkDraftRef(account, draftID); err != nil {
 		return nil, err
 	}
 	// Drafts are never removed, so the ownership found here still holds
@@ -390,10 +381,7 @@ func (s *sqlStore) RecordPolicy(ctx context.Context, account string, p Policy) (
 
 // Policies implements Store.
 func (s *sqlStore) Policies(ctx context.Context, account, draftID string) ([]Policy, error) {
-	if err := checkAccount(account); err != nil {
-		return nil, err
-	}
-	if err := checkDraftID(draftID); err != nil {
+	if err := checkDraftRef(account, draftID); err != nil {
 		return nil, err
 	}
 	if err := s.ownDraft(ctx, s.db, account, draftID, false); err != nil {
@@ -422,13 +410,7 @@ func (s *sqlStore) Policies(ctx context.Context, account, draftID string) ([]Pol
 
 // PolicyByNumber implements Store.
 func (s *sqlStore) PolicyByNumber(ctx context.Context, account, series, number string) (Policy, error) {
-	if err := checkAccount(account); err != nil {
-		return Policy{}, err
-	}
-	if err := checkName("series", series, true); err != nil {
-		return Policy{}, err
-	}
-	if err := checkName("number", number, false); err != nil {
+	if err := checkPolicyRef(account, series, number); err != nil {
 		return Policy{}, err
 	}
 	a := s.args()
