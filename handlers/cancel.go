@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -236,7 +235,7 @@ func (c *Cancel) send(w http.ResponseWriter, r *http.Request, it *intent, in can
 		return c.unprocessable(w, r, pol, entry.UpstreamRequestID)
 	case errors.Is(err, apiclient.ErrNotFound):
 		return err
-	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse), isTimeout(err):
+	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse):
 		// Nobody knows whether the upstream acted: check the policy
 		// instead of inviting a blind second try.
 		v.Mode = "watch"
@@ -400,13 +399,6 @@ func (c *Cancel) sinceText(r *http.Request, pol *kasko.Policy, message string) s
 		t = z
 	}
 	return c.formatter(r).DateTime(t)
-}
-
-// isTimeout reports a request that got no answer: it may have reached
-// the upstream all the same.
-func isTimeout(err error) bool {
-	var ue *apiclient.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ue) && ue.StatusCode == 0
 }
 
 func (c *Cancel) formatter(r *http.Request) *format.Formatter {

@@ -543,3 +543,54 @@ func TestCancelLiveNeedsTypedID(t *testing.T) {
 		t.Errorf("audit = %+v", e)
 	}
 }
+
+// TestCancelProgressWhilePending: an accepted cancellation the insurer is
+// still working on shows a polling panel, its own page without
+// JavaScript, and a line on the operations page.
+func TestCancelProgressWhilePending(t *testing.T) {
+	t.Parallel()
+	srv := newCancelServer(t, sandbox.Options{CancelDelay: time.Hour})
+	b := signedIn(t, srv, sandbox.KeyASecretTest)
+	r := b.Post(cancelPath, cancelForm(openCancelForm(t, b, fixturePath), "confirm"))
+	progress := r.Header.Get("Location")
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(progress, cancelPath+"/progress?version=") {
+		t.Fatalf("confirm = %d to %q", r.Status, progress)
+	}
+
+	p := page(t, b, progress, http.StatusOK)
+	if mode := p.Doc.Find(`[data-mode]`).AttrOr("data-mode", ""); mode != "progress" {
+		t.Errorf("mode = %q, want progress", mode)
+	}
+	if got := textOf(p.Doc.Find(`[data-testid="cancel-message"]`)); got != "Cancellation accepted; waiting for the insurer to process it…" {
+		t.Errorf("message = %q", got)
+	}
+	if poll := p.Doc.Find(`[data-testid="cancel-progress"]`).AttrOr("hx-get", ""); poll != progress {
+		t.Errorf("the panel polls %q, want %q", poll, progress)
+	}
+	if p.Doc.Find(`[data-testid="cancel-reload"]`).AttrOr("href", "") != progress {
+		t.Error("no plain reload link for browsers without JavaScript")
+	}
+
+	// The htmx poll gets the panel and the header badge, out of band.
+	hx := page(t, b, progress, http.StatusOK, "HX-Request", "true", "HX-Target", "cancel-panel")
+	if hx.Doc.Find("header.site-header").Length() != 0 {
+		t.Error("the poll answered a whole page")
+	}
+	if badge := hx.Doc.Find(`#ops-badge[hx-swap-oob="true"]`); textOf(badge) != "1 cancellation in progress" {
+		t.Errorf("out-of-band badge = %q", textOf(badge))
+	}
+
+	ops := page(t, b, "/operations", http.StatusOK)
+	row := ops.Doc.Find(`[data-testid="ops-list"] li`)
+	if row.Length() != 1 || !strings.Contains(textOf(row), sandbox.FixtureInsurerPolicyID) || !strings.Contains(textOf(row), "waiting") {
+		t.Errorf("operations page = %q", textOf(ops.Doc.Find("main")))
+	}
+	if row.Find(`a[href="`+progress+`"]`).Length() != 1 {
+		t.Error("the operations page does not link the progress")
+	}
+	// Nothing pending for someone else.
+	other := signedIn(t, srv, sandbox.KeyBSecretTest)
+	if none := page(t, other, "/operations", http.StatusOK); none.Doc.Find(`[data-testid="ops-none"]`).Length() != 1 {
+		t.Error("another key sees this key's operation")
+	}
+}

@@ -1172,3 +1172,51 @@ func TestCascoChangingAStepDropsTheOffers(t *testing.T) {
 		t.Errorf("%d offers stored", len(stored))
 	}
 }
+
+// TestCascoPaymentUpstreamFields: a VALIDATION_ERROR from the policy
+// issue lands on the payment field it names, or above the form for a
+// field the form lacks; the form stays, with a token that works.
+func TestCascoPaymentUpstreamFields(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		field, formField, message string
+	}{
+		{"payment.documentNumber", "document_number", "The CASCO service says: The payment.documentNumber field is required."},
+		{"payment.bankAccount", "", "The CASCO service says: The payment.bankAccount field is required."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			t.Parallel()
+			srv := newCascoServer(t, sandbox.Options{})
+			b := demoPartner(t, srv)
+			id := quoteUpTo(t, b)
+			offers := askOffers(t, b, id)
+			form := page(t, b, offers.Doc.Find(`td[data-provider="allianz"] [data-testid="choose-offer"]`).AttrOr("href", ""), http.StatusOK)
+			in := url.Values{
+				"token": {form.Doc.Find(`input[name="token"]`).AttrOr("value", "")}, "offer": {form.Doc.Find(`input[name="offer"]`).AttrOr("value", "")},
+				"method": {"pos"}, "amount": {"4554.00"}, "date": {bucharestDay(0)}, "document_number": {"POS-1"},
+			}
+			srv.Upstream.Sandbox.SetFaults(sandbox.Faults{CascoValidationField: tt.field})
+			r := b.Post(stepPath(id, "policy"), in)
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("status = %d, want 422\n%.600s", r.Status, r.Body)
+			}
+			if tt.formField != "" {
+				if got := textOf(r.Doc.Find(`[data-testid="error-` + tt.formField + `"]`)); got != tt.message {
+					t.Errorf("error on %s = %q, want %q", tt.formField, got, tt.message)
+				}
+			} else if got := textOf(r.Doc.Find(`[data-testid="alert"]`)); !strings.Contains(got, tt.message) {
+				t.Errorf("alert = %q, want it to say %q", got, tt.message)
+			}
+			if got := r.Doc.Find(`#f-document_number`).AttrOr("value", ""); got != "POS-1" {
+				t.Errorf("typed document number came back as %q", got)
+			}
+			// Once the upstream accepts, the new token converts.
+			srv.Upstream.Sandbox.SetFaults(sandbox.Faults{})
+			in.Set("token", r.Doc.Find(`input[name="token"]`).AttrOr("value", ""))
+			if again := b.Post(stepPath(id, "policy"), in); again.Status != http.StatusSeeOther {
+				t.Errorf("converting again = %d, want 303", again.Status)
+			}
+		})
+	}
+}

@@ -248,7 +248,7 @@ func (c *Conversions) issue(w http.ResponseWriter, r *http.Request, q *quote, of
 	case errors.Is(err, apiclient.ErrNotFound):
 		v.Alert, v.AlertKind = i18n.T(ctx, "casco.policy.offer_unknown"), "error"
 		return render(w, r, http.StatusConflict, cascoviews.PolicyPage(v))
-	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse), isTimeout(err):
+	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse):
 		// Nobody knows whether the insurer issued it: say so; sending
 		// again cannot make a second policy (the offer converts once).
 		v.Alert, v.AlertKind = i18n.T(ctx, "casco.policy.unknown"), "warning"

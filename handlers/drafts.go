@@ -618,15 +618,6 @@ func enumOptions(prefix string, values []string, selected string) []cascoviews.O
 	return opts
 }
 
-// plainOptions are choices labelled as their values.
-func plainOptions(values []string, selected string) []cascoviews.Option {
-	opts := make([]cascoviews.Option, 0, len(values))
-	for _, v := range values {
-		opts = append(opts, cascoviews.Option{Value: v, Label: v, Selected: v == selected})
-	}
-	return opts
-}
-
 // mapUpstreamFields puts the messages of a CascoApi VALIDATION_ERROR on
 // the form fields they are about. fieldFor maps a dotted upstream field
 // to a form field ("" when none: the message goes above the form).

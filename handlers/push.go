@@ -288,7 +288,7 @@ func (p *Push) send(w http.ResponseWriter, r *http.Request, it *intent, in pushI
 		v.Alert, v.AlertRequestID = i18n.T(ctx, key), entry.UpstreamRequestID
 		v.Token = p.intents.create(ownerOf(user), nil).token
 		return p.render(w, r, http.StatusBadGateway, v)
-	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse), isTimeout(err):
+	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse):
 		// The policy may exist: look for it before anyone sends it again.
 		res := policies.PushResultView{
 			Meta:      p.h.meta(r, i18n.T(ctx, "push.unknown.title")),

@@ -795,6 +795,9 @@ func (s *Sandbox) handleCascoPolicy(c *call) reply {
 		}
 		pay.documentNumber, _ = v.str(p, "documentNumber", "payment.documentNumber", false, 64)
 	}
+	if f := s.Faults().CascoValidationField; f != "" && !v.has(f) {
+		v.add(f, msgRequired)
+	}
 	if v.failed() {
 		return v.reply()
 	}

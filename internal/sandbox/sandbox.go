@@ -132,8 +132,9 @@ type Faults struct {
 	// allianz, eazy_insure) whose quotes and policy issues answer 400 with
 	// the provider error "Product unavailable" ("Produs indisponibil").
 	CascoUnavailable []string
-	// CascoValidationField, when set, makes every CascoApi quote answer 400
-	// VALIDATION_ERROR with this dotted field reported as required, the way
+	// CascoValidationField, when set, makes every CascoApi quote and policy
+	// issue answer 400 VALIDATION_ERROR with this dotted field reported as
+	// required, the way
 	// the live service reports a field its documentation does not list
 	// (e.g. "product.policyholder.address.floor").
 	CascoValidationField string
