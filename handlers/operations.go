@@ -62,6 +62,15 @@ func (h *Handlers) pendingOps(ctx context.Context) []pendingOp {
 	if user == nil || user.ReadOnly() {
 		return nil
 	}
+	if user.pending != nil {
+		return *user.pending
+	}
+	ops := h.lookUpPendingOps(ctx, user)
+	user.pending = &ops
+	return ops
+}
+
+func (h *Handlers) lookUpPendingOps(ctx context.Context, user *User) []pendingOp {
 	// Only cancellations are asynchronous: a push is done when it answers.
 	accepted, err := h.audit.List(ctx, audit.Filter{Actor: user.Badge().MaskedKey, Outcome: audit.OutcomeAccepted, Limit: 20})
 	if err != nil {
@@ -238,6 +247,7 @@ func (h *Handlers) record(ctx context.Context, e audit.Entry, err error) {
 	badge := user.Badge()
 	e.Actor, e.ActorName, e.Mode = badge.MaskedKey, user.DisplayName, badge.Mode
 	h.appendEntry(ctx, e, err)
+	user.pending = nil // the entry may start or end an operation
 }
 
 // recordPartner is record for an act of a CascoApi partner account (the

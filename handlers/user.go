@@ -15,6 +15,10 @@ import (
 type User struct {
 	Key         string
 	DisplayName string
+
+	// pending holds the user's pending operations once a request has
+	// looked them up (the header and the page both ask); nil until then.
+	pending *[]pendingOp
 }
 
 // ReadOnly reports a public key: every write action is hidden and refused.
