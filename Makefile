@@ -48,8 +48,9 @@ fmt: ## Format Go and templ sources
 	gofmt -w $$(git ls-files --cached --others --exclude-standard '*.go')
 
 .PHONY: lint
-lint: ## go vet, and gofmt must have nothing to change
+lint: ## go vet, staticcheck, and gofmt must have nothing to change
 	go vet ./...
+	go tool staticcheck ./...
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
 
 .PHONY: test

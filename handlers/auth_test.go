@@ -37,7 +37,7 @@ func TestSignInPageListsDemoKeysInSandboxMode(t *testing.T) {
 		t.Error("the demo key row has no one-click sign-in form")
 	}
 	// Outside sandbox mode nothing of the sandbox shows.
-	plain := webtest.NewServer(t, webtest.Options{Upstreams: &handlers.Upstreams{Kasko: true}})
+	plain := webtest.NewServer(t, webtest.Options{Features: &handlers.Features{Kasko: true}})
 	p := plain.NewBrowser(t).Get("/signin")
 	if p.Doc.Find(`[data-testid="demo-keys"]`).Length() != 0 || strings.Contains(p.Body, sandbox.KeyASecretTest) || p.Doc.Find(`[data-testid="env-band"]`).Length() != 0 {
 		t.Error("demo keys shown outside sandbox mode")

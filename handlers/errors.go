@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"backoffice/apiclient"
 	"backoffice/internal/i18n"
@@ -32,11 +31,18 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf-free constructors keep call sites short and the keys greppable.
+// The failures every product answers alike.
 var (
-	errNotFound         = &Error{Status: http.StatusNotFound, MessageKey: "error.not_found"}
+	ErrNotFound         = &Error{Status: http.StatusNotFound, MessageKey: "error.not_found"}
+	ErrBadRequest       = &Error{Status: http.StatusBadRequest, MessageKey: "error.bad_request"}
+	ErrReadOnly         = &Error{Status: http.StatusForbidden, MessageKey: "error.read_only"}
 	errMethodNotAllowed = &Error{Status: http.StatusMethodNotAllowed, MessageKey: "error.method_not_allowed"}
 )
+
+// BadRequest is a 400 whose message, key, says what is wrong.
+func BadRequest(key string) error {
+	return &Error{Status: http.StatusBadRequest, MessageKey: key}
+}
 
 // problem is what serveError decided to show.
 type problem struct {
@@ -80,11 +86,11 @@ func classify(err error) problem {
 	}
 }
 
-// serveError is the one error adapter: it logs (at error level only for
+// ServeError is the one error adapter: it logs (at error level only for
 // server-side failures), then answers with a full error page, or, for an
 // htmx request, with an alert retargeted into the page's #flash region.
 // It never shows an upstream's raw body.
-func (h *Handlers) serveError(w http.ResponseWriter, r *http.Request, err error) {
+func (c *Core) ServeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := classify(err)
 	attrs := []any{
 		slog.String("method", r.Method),
@@ -97,54 +103,48 @@ func (h *Handlers) serveError(w http.ResponseWriter, r *http.Request, err error)
 		attrs = append(attrs, slog.String("upstream_request_id", p.upstreamID))
 	}
 	if p.status >= 500 {
-		h.log.Error("request failed", attrs...)
+		c.Log.Error("request failed", attrs...)
 	} else {
-		h.log.Info("request refused", attrs...)
+		c.Log.Info("request refused", attrs...)
 	}
 	supportID := RequestID(r.Context())
 	if p.upstreamID != "" {
 		supportID = p.upstreamID
 	}
-	if isHTMX(r) {
+	if IsHTMX(r) {
 		w.Header().Set("HX-Retarget", "#flash")
 		w.Header().Set("HX-Reswap", "innerHTML")
 		msg := i18n.T(r.Context(), p.messageKey)
-		if rerr := render(w, r, p.status, layout.Alert("error", msg, supportID)); rerr != nil {
+		if rerr := Render(w, r, p.status, layout.Alert("error", msg, supportID)); rerr != nil {
 			http.Error(w, http.StatusText(p.status), p.status)
 		}
 		return
 	}
-	meta := h.meta(r, i18n.T(r.Context(), "error.title"))
+	meta := c.Meta(r, i18n.T(r.Context(), "error.title"))
 	meta.RequestID = supportID
 	v := errorpage.View{Meta: meta, Status: p.status, MessageKey: p.messageKey}
-	if p.retry && r.Method == http.MethodGet && isLocalPath(r.URL.RequestURI()) {
+	if p.retry && r.Method == http.MethodGet && IsLocalPath(r.URL.RequestURI()) {
 		v.RetryURL = r.URL.RequestURI()
 	}
-	if rerr := render(w, r, p.status, errorpage.Page(v)); rerr != nil {
-		h.log.Error("rendering the error page failed", slog.String("error", rerr.Error()))
+	if rerr := Render(w, r, p.status, errorpage.Page(v)); rerr != nil {
+		c.Log.Error("rendering the error page failed", slog.String("error", rerr.Error()))
 		http.Error(w, http.StatusText(p.status), p.status)
 	}
 }
 
 // NotFound answers every path no route matches.
-func (h *Handlers) NotFound(w http.ResponseWriter, r *http.Request) error {
-	return errNotFound
+func (c *Core) NotFound(w http.ResponseWriter, r *http.Request) error {
+	return ErrNotFound
 }
 
 // CrossOriginDenied answers an unsafe request sent from another site (or
 // without the headers that prove it came from ours).
-func (h *Handlers) CrossOriginDenied(w http.ResponseWriter, r *http.Request) error {
+func (c *Core) CrossOriginDenied(w http.ResponseWriter, r *http.Request) error {
 	return &Error{Status: http.StatusForbidden, MessageKey: "error.cross_origin"}
 }
 
 // MethodNotAllowed answers a known path asked with the wrong method; the
 // router sets the Allow header.
-func (h *Handlers) MethodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+func (c *Core) MethodNotAllowed(w http.ResponseWriter, r *http.Request) error {
 	return errMethodNotAllowed
-}
-
-// isLocalPath accepts only same-site absolute paths, so a "next" or retry
-// URL can never send the user to another site ("//evil", "/\evil").
-func isLocalPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !strings.ContainsAny(p, "\r\n")
 }

@@ -6,37 +6,38 @@ import (
 	"time"
 
 	"backoffice/internal/format"
+	"backoffice/internal/paths"
 	"backoffice/internal/session"
 )
 
 // Prefs serves the viewer's display preferences (language, page size,
 // time zone display), kept in their own cookie that outlives sign-out.
 type Prefs struct {
-	h *Handlers
+	c *Core
 }
 
 // Language handles POST /preferences/language: it stores the choice and
 // returns to the page the switcher was on.
 func (p *Prefs) Language(w http.ResponseWriter, r *http.Request) error {
-	if err := parseForm(w, r); err != nil {
+	if err := ParseForm(w, r); err != nil {
 		return err
 	}
 	lang := r.PostForm.Get("lang")
-	if !slices.Contains(p.h.languages, lang) {
-		return &Error{Status: http.StatusBadRequest, MessageKey: "error.bad_request"}
+	if !slices.Contains(p.c.languages, lang) {
+		return ErrBadRequest
 	}
-	prefs := p.h.sessions.Preferences(r)
+	prefs := p.c.Sessions.Preferences(r)
 	prefs.Lang = lang
 	return p.saveAndReturn(w, r, prefs)
 }
 
 // Language returns the viewer's chosen UI language, for the i18n
 // middleware; empty when they chose none.
-func (h *Handlers) Language(r *http.Request) string {
-	if h.sessions == nil {
+func (c *Core) Language(r *http.Request) string {
+	if c.Sessions == nil {
 		return ""
 	}
-	return h.sessions.Preferences(r).Lang
+	return c.Sessions.Preferences(r).Lang
 }
 
 // maxZoneName bounds a zone name from the browser; the longest IANA
@@ -47,17 +48,17 @@ const maxZoneName = 64
 // zone, or in the viewer's. The browser fills in its zone (app.js); a
 // form sent without one keeps the zone already known, else UTC.
 func (p *Prefs) Times(w http.ResponseWriter, r *http.Request) error {
-	if err := parseForm(w, r); err != nil {
+	if err := ParseForm(w, r); err != nil {
 		return err
 	}
 	times := r.PostForm.Get("times")
 	if times != "policy" && times != "viewer" {
-		return &Error{Status: http.StatusBadRequest, MessageKey: "error.bad_request"}
+		return ErrBadRequest
 	}
-	prefs := p.h.sessions.Preferences(r)
+	prefs := p.c.Sessions.Preferences(r)
 	prefs.Times = times
 	if zone := r.PostForm.Get("zone"); zone != "" {
-		if len(zone) > maxZoneName || !validZone(p.h.zones, zone) {
+		if len(zone) > maxZoneName || !validZone(p.c.Zones, zone) {
 			return &Error{Status: http.StatusBadRequest, MessageKey: "prefs.error.zone"}
 		}
 		prefs.ViewerZone = zone
@@ -78,22 +79,13 @@ func validZone(zones *format.Zones, name string) bool {
 // saveAndReturn stores prefs and sends the browser back to the page the
 // form was on (a local path only).
 func (p *Prefs) saveAndReturn(w http.ResponseWriter, r *http.Request, prefs session.Prefs) error {
-	if err := p.h.sessions.SavePreferences(w, r, prefs); err != nil {
+	if err := p.c.Sessions.SavePreferences(w, r, prefs); err != nil {
 		return err
 	}
 	back := r.PostForm.Get("return")
-	if !isLocalPath(back) {
-		back = "/"
+	if !IsLocalPath(back) {
+		back = paths.Home
 	}
-	redirect(w, r, back)
-	return nil
-}
-
-// parseForm reads a small form body; anything else is a bad request.
-func parseForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		return &Error{Status: http.StatusBadRequest, MessageKey: "error.bad_request", Err: err}
-	}
+	Redirect(w, r, back)
 	return nil
 }

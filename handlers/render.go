@@ -23,15 +23,15 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// isHTMX reports a request made by htmx (not a boosted navigation), which
+// IsHTMX reports a request made by htmx (not a boosted navigation), which
 // gets a fragment instead of the full page.
-func isHTMX(r *http.Request) bool {
+func IsHTMX(r *http.Request) bool {
 	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") != "true"
 }
 
-// render renders c into a buffer and only then writes status and body, so
+// Render renders c into a buffer and only then writes status and body, so
 // a failing component never leaves a half-written 200 page behind.
-func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
+func Render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
 		return err

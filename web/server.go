@@ -13,18 +13,31 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 
 	"backoffice/handlers"
+	"backoffice/handlers/casco"
+	"backoffice/handlers/kasko"
 	"backoffice/internal/i18n"
 	"backoffice/internal/session"
 	"backoffice/static"
+	"backoffice/views/layout"
 )
 
-// Config is everything the server is assembled from.
+// Config is everything the dashboard is assembled from: the stores and
+// upstream clients that run (or a test) made, and the features they
+// allow. New is the one place where they become handlers and routes, for
+// the program and for the test harness alike.
 type Config struct {
-	Logger    *slog.Logger
-	Handlers  *handlers.Handlers
-	Sessions  *session.Manager
-	Assets    *static.Assets
-	Catalog   *i18n.Catalog
+	Logger   *slog.Logger
+	Sessions *session.Manager
+	Assets   *static.Assets
+	Catalog  *i18n.Catalog
+	// Features are the upstream features on, and the sandbox's demo
+	// credentials; Kasko and Casco what each product's pages need.
+	Features handlers.Features
+	Kasko    kasko.Deps
+	Casco    casco.Deps
+	// Tokens keeps one-time form tokens (default: in this process).
+	Tokens handlers.FormTokens
+	// Upstreams are probed by /readyz.
 	Upstreams []Upstream
 	// Stores are checked by /readyz next to the upstreams (name → check).
 	Stores map[string]func(context.Context) error
@@ -50,7 +63,17 @@ func New(cfg Config) (http.Handler, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	mux := routes(cfg.Handlers, cfg.Assets, hc)
+	a := cfg.Assets
+	core := handlers.New(handlers.Config{
+		Logger:    cfg.Logger,
+		Assets:    layout.Assets{CSS: a.Path("css/app.css"), HTMX: a.Path("js/htmx.min.js"), App: a.Path("js/app.js"), Favicon: a.Path("img/favicon.svg")},
+		Features:  cfg.Features,
+		Sessions:  cfg.Sessions,
+		Languages: cfg.Catalog.Languages(),
+		Tokens:    cfg.Tokens,
+	})
+	app := &app{core: core, kasko: kasko.New(core, cfg.Kasko), casco: casco.New(core, cfg.Casco)}
+	mux := routes(app, cfg.Assets, hc)
 	// Pages and JSON are compressed on the fly; static assets carry their
 	// own precompressed bodies and PDFs do not shrink.
 	compress, err := gzhttp.NewWrapper(gzhttp.MinSize(1024), gzhttp.ContentTypes([]string{"text/html", "application/json"}))
@@ -58,7 +81,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	crossOrigin := http.NewCrossOriginProtection()
-	crossOrigin.SetDenyHandler(cfg.Handlers.Wrap(cfg.Handlers.CrossOriginDenied))
+	crossOrigin.SetDenyHandler(core.Wrap(core.CrossOriginDenied))
 
 	// Order, outermost first: the request id exists before anything logs;
 	// the access log sees the final status, including a recovered panic's
@@ -75,10 +98,17 @@ func New(cfg Config) (http.Handler, error) {
 		recoverPanics(cfg.Logger),
 		func(h http.Handler) http.Handler { return compress(h) },
 		secureHeaders,
-		cfg.Catalog.Middleware(cfg.Handlers.Language),
+		cfg.Catalog.Middleware(core.Language),
 		crossOrigin.Handler,
 		skipSessions(cfg.Sessions.LoadAndSave),
 	), nil
+}
+
+// app is the dashboard's handlers: the shared core and the two products.
+type app struct {
+	core  *handlers.Core
+	kasko *kasko.Handlers
+	casco *casco.Handlers
 }
 
 // skipSessions applies the session middleware to pages only: static assets

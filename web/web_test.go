@@ -15,10 +15,10 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"backoffice/handlers"
+	kaskopages "backoffice/handlers/kasko"
 	"backoffice/internal/i18n"
 	"backoffice/internal/session"
 	"backoffice/static"
-	"backoffice/views/layout"
 	"backoffice/web"
 )
 
@@ -26,13 +26,13 @@ const wellFormedKey = "sk_test_OhbVrpoiVgRV5IfLBcbfnoGMbJmTPSIA"
 
 // newServer serves the dashboard with the given upstreams on a loopback
 // httptest server.
-func newServer(t *testing.T, up handlers.Upstreams, probes ...web.Upstream) *httptest.Server {
+func newServer(t *testing.T, up handlers.Features, probes ...web.Upstream) *httptest.Server {
 	t.Helper()
 	return newServerWithStores(t, up, nil, probes...)
 }
 
 // newServerWithStores is newServer with stores for /readyz to check.
-func newServerWithStores(t *testing.T, up handlers.Upstreams, stores map[string]func(context.Context) error, probes ...web.Upstream) *httptest.Server {
+func newServerWithStores(t *testing.T, up handlers.Features, stores map[string]func(context.Context) error, probes ...web.Upstream) *httptest.Server {
 	t.Helper()
 	assets, err := static.New()
 	if err != nil {
@@ -47,17 +47,13 @@ func newServerWithStores(t *testing.T, up handlers.Upstreams, stores map[string]
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sessions.Close() })
-	h := handlers.New(handlers.Deps{
-		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), App: assets.Path("js/app.js"), Favicon: assets.Path("img/favicon.svg")},
-		Upstreams: up,
-		Sessions:  sessions,
-		Languages: catalog.Languages(),
-		Kasko: func(string) handlers.PolicyAPI {
+	root, err := web.New(web.Config{
+		Sessions: sessions, Assets: assets, Catalog: catalog, Features: up, Upstreams: probes, Stores: stores,
+		Kasko: kaskopages.Deps{Kasko: func(string) kaskopages.PolicyAPI {
 			t.Fatal("these tests must not reach an upstream")
 			return nil
-		},
+		}},
 	})
-	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog, Upstreams: probes, Stores: stores})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +121,7 @@ func postForm(t *testing.T, rawURL string, form url.Values, header map[string]st
 }
 
 func TestRootRedirectsToSignIn(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	srv := newServer(t, handlers.Features{Kasko: true})
 	r := get(t, srv.URL+"/", nil)
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/signin" {
 		t.Fatalf("GET / = %d Location %q, want 303 /signin", r.status, r.header.Get("Location"))
@@ -133,7 +129,7 @@ func TestRootRedirectsToSignIn(t *testing.T) {
 }
 
 func TestSignInPage(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Kasko: true, SandboxURL: "http://127.0.0.1:1/_sandbox"})
+	srv := newServer(t, handlers.Features{Kasko: true, SandboxURL: "http://127.0.0.1:1/_sandbox"})
 	r := get(t, srv.URL+"/signin", nil)
 	if r.status != http.StatusOK {
 		t.Fatalf("status = %d, want 200", r.status)
@@ -204,7 +200,7 @@ func TestSignInPage(t *testing.T) {
 }
 
 func TestSignInPageWithoutKasko(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Casco: true})
+	srv := newServer(t, handlers.Features{Casco: true})
 	r := get(t, srv.URL+"/signin", nil)
 	if r.doc.Find("form#key-form").Length() != 0 {
 		t.Error("the KASKO key form is shown although no KASKO API is configured")
@@ -219,7 +215,7 @@ func TestSignInPageWithoutKasko(t *testing.T) {
 }
 
 func TestSignInLanguages(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	srv := newServer(t, handlers.Features{Kasko: true})
 	tests := []struct{ accept, lang, h1 string }{
 		{"de-DE,de;q=0.9", "de", "Anmelden"},
 		{"ro", "ro", "Autentificare"},
@@ -237,7 +233,7 @@ func TestSignInLanguages(t *testing.T) {
 }
 
 func TestCrossOriginPostIsRefused(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	srv := newServer(t, handlers.Features{Kasko: true})
 	r := postForm(t, srv.URL+"/signin", url.Values{"key": {wellFormedKey}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
 	if r.status != http.StatusForbidden {
 		t.Fatalf("status = %d, want 403", r.status)
@@ -256,7 +252,7 @@ func TestCrossOriginPostIsRefused(t *testing.T) {
 }
 
 func TestNotFoundAndMethodNotAllowed(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	srv := newServer(t, handlers.Features{Kasko: true})
 	tests := []struct {
 		name, method, path string
 		hx                 bool
@@ -313,14 +309,14 @@ func TestHealth(t *testing.T) {
 	downURL := down.URL
 	down.Close()
 
-	ok := newServer(t, handlers.Upstreams{Kasko: true}, web.Upstream{Name: "kasko", URL: up.URL})
+	ok := newServer(t, handlers.Features{Kasko: true}, web.Upstream{Name: "kasko", URL: up.URL})
 	if r := get(t, ok.URL+"/healthz", nil); r.status != 200 || !strings.Contains(r.body, `"ok"`) {
 		t.Errorf("healthz = %d %s", r.status, r.body)
 	}
 	if r := get(t, ok.URL+"/readyz", nil); r.status != 200 || !strings.Contains(r.body, `"kasko":{"ok":true,"status":401`) {
 		t.Errorf("readyz = %d %s", r.status, r.body)
 	}
-	bad := newServer(t, handlers.Upstreams{Kasko: true}, web.Upstream{Name: "kasko", URL: up.URL}, web.Upstream{Name: "push", URL: downURL})
+	bad := newServer(t, handlers.Features{Kasko: true}, web.Upstream{Name: "kasko", URL: up.URL}, web.Upstream{Name: "push", URL: downURL})
 	r := get(t, bad.URL+"/readyz", nil)
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"push":{"ok":false`) || !strings.Contains(r.body, `"status":"unavailable"`) {
 		t.Errorf("readyz with a dead upstream = %d %s", r.status, r.body)
@@ -331,14 +327,14 @@ func TestHealth(t *testing.T) {
 
 	// A store the dashboard writes to (the audit log) counts too, and its
 	// error stays in the log.
-	storeDown := newServerWithStores(t, handlers.Upstreams{Kasko: true}, map[string]func(context.Context) error{
+	storeDown := newServerWithStores(t, handlers.Features{Kasko: true}, map[string]func(context.Context) error{
 		"audit": func(context.Context) error { return errors.New("disk I/O error at /secret/path") },
 	}, web.Upstream{Name: "kasko", URL: up.URL})
 	r = get(t, storeDown.URL+"/readyz", nil)
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, `"audit":{"ok":false`) || strings.Contains(r.body, "/secret/path") {
 		t.Errorf("readyz with a failing store = %d %s", r.status, r.body)
 	}
-	storeUp := newServerWithStores(t, handlers.Upstreams{Kasko: true}, map[string]func(context.Context) error{
+	storeUp := newServerWithStores(t, handlers.Features{Kasko: true}, map[string]func(context.Context) error{
 		"audit": func(context.Context) error { return nil },
 	}, web.Upstream{Name: "kasko", URL: up.URL})
 	if r := get(t, storeUp.URL+"/readyz", nil); r.status != 200 || !strings.Contains(r.body, `"audit":{"ok":true`) {
@@ -347,7 +343,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestStaticAssets(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	srv := newServer(t, handlers.Features{Kasko: true})
 	page := get(t, srv.URL+"/signin", nil)
 	js := page.doc.Find(`script[src]`).AttrOr("src", "")
 
@@ -389,7 +385,7 @@ func TestStaticAssets(t *testing.T) {
 }
 
 func TestPagesAreCompressed(t *testing.T) {
-	srv := newServer(t, handlers.Upstreams{Kasko: true})
+	srv := newServer(t, handlers.Features{Kasko: true})
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/signin", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)

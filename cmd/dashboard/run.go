@@ -17,6 +17,8 @@ import (
 	"backoffice/apiclient/kasko"
 	"backoffice/apiclient/push"
 	"backoffice/handlers"
+	cascopages "backoffice/handlers/casco"
+	kaskopages "backoffice/handlers/kasko"
 	"backoffice/internal/audit"
 	"backoffice/internal/config"
 	"backoffice/internal/i18n"
@@ -24,7 +26,6 @@ import (
 	"backoffice/internal/sandbox"
 	"backoffice/internal/session"
 	"backoffice/static"
-	"backoffice/views/layout"
 	"backoffice/web"
 )
 
@@ -56,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("DATA_DIR: %w", err)
 	}
 
-	upstreams := handlers.Upstreams{}
+	features := handlers.Features{}
 	if cfg.Sandbox() {
 		base, sb, stopSandbox, err := startSandbox(getenv, log)
 		if err != nil {
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		defer stopSandbox()
 		for _, c := range sb.Credentials() {
-			upstreams.DemoKeys = append(upstreams.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
+			features.DemoKeys = append(features.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
 		}
 		cfg.KaskoSortFields = sandbox.SortableFields()
 		cfg.KaskoProducts = map[string]string{}
@@ -75,16 +76,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		cfg.KaskoPushURL = base + sandbox.PushPrefix
 		cfg.CascoAPIURL = base + sandbox.CascoPrefix
 		for _, a := range sb.CascoAccounts() {
-			upstreams.DemoPartners = append(upstreams.DemoPartners, handlers.DemoPartner{Account: a.Account, Password: a.Password, Name: a.Name})
+			features.DemoPartners = append(features.DemoPartners, handlers.DemoPartner{Account: a.Account, Password: a.Password, Name: a.Name})
 		}
-		upstreams.SandboxURL = base + "/_sandbox"
+		features.SandboxURL = base + "/_sandbox"
 		log.Info("sandbox mode: no upstream configured, using the built-in sandbox",
 			slog.String("sandbox", base),
-			slog.String("demo_credentials", upstreams.SandboxURL))
+			slog.String("demo_credentials", features.SandboxURL))
 	}
-	upstreams.Kasko = cfg.KaskoAPIURL != ""
-	upstreams.Push = cfg.KaskoPushURL != ""
-	upstreams.Casco = cfg.CascoAPIURL != ""
+	features.Kasko = cfg.KaskoAPIURL != ""
+	features.Push = cfg.KaskoPushURL != ""
+	features.Casco = cfg.CascoAPIURL != ""
 	log.Info("upstreams",
 		slog.String("kasko_api", orOff(cfg.KaskoAPIURL)),
 		slog.String("kasko_push", orOff(cfg.KaskoPushURL)),
@@ -146,24 +147,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("quote history", slog.String("store", quotesStore))
 
-	var kaskoFor func(string) handlers.PolicyAPI
+	var kaskoFor func(string) kaskopages.PolicyAPI
 	if cfg.KaskoAPIURL != "" {
 		kc, err := kasko.New(cfg.KaskoAPIURL, kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log),
 			kasko.WithUserAgent("policy-backoffice/"+version))
 		if err != nil {
 			return err
 		}
-		kaskoFor = func(key string) handlers.PolicyAPI { return kc.WithKey(key) }
+		kaskoFor = func(key string) kaskopages.PolicyAPI { return kc.WithKey(key) }
 	}
 
-	var pushFor func(string) handlers.PushAPI
+	var pushFor func(string) kaskopages.PushAPI
 	if cfg.KaskoPushURL != "" {
 		pc, err := push.New(cfg.KaskoPushURL, push.WithTimeout(cfg.UpstreamTimeout), push.WithLogger(log),
 			push.WithUserAgent("policy-backoffice/"+version))
 		if err != nil {
 			return err
 		}
-		pushFor = func(key string) handlers.PushAPI { return pc.WithKey(key) }
+		pushFor = func(key string) kaskopages.PushAPI { return pc.WithKey(key) }
 	}
 	var cascoClient *casco.Client
 	if cfg.CascoAPIURL != "" {
@@ -173,29 +174,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 	}
-	var variants []handlers.PushVariant
+	var variants []kaskopages.PushVariant
 	for _, v := range cfg.PushVariants {
 		// The push API's documented product (ARAG AS24) is German: its
 		// "today" is Berlin's.
-		variants = append(variants, handlers.PushVariant{ID: v.ID, Name: v.Name, Zone: "Europe/Berlin", AllowPastStart: v.AllowPastStart})
+		variants = append(variants, kaskopages.PushVariant{ID: v.ID, Name: v.Name, Zone: "Europe/Berlin", AllowPastStart: v.AllowPastStart})
 	}
 
-	h := handlers.New(handlers.Deps{
-		Logger:    log,
-		Assets:    layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), App: assets.Path("js/app.js"), Favicon: assets.Path("img/favicon.svg")},
-		Upstreams: upstreams,
-		Sessions:  sessions,
-		Kasko:     kaskoFor,
-		Languages: catalog.Languages(),
-
-		SortableFields: cfg.KaskoSortFields,
-		ProductNames:   cfg.KaskoProducts,
-		Audit:          auditLog,
-		Push:           pushFor,
-		PushVariants:   variants,
-		Casco:          cascoClient,
-		Quotes:         quoteStore,
-	})
 	var probes []web.Upstream
 	for _, u := range []web.Upstream{{Name: "kasko", URL: cfg.KaskoAPIURL}, {Name: "push", URL: cfg.KaskoPushURL + "/"}, {Name: "casco", URL: cfg.CascoAPIURL}} {
 		if u.URL != "" && u.URL != "/" {
@@ -203,11 +188,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 	}
 	root, err := web.New(web.Config{
-		Logger:    log,
-		Handlers:  h,
-		Sessions:  sessions,
-		Assets:    assets,
-		Catalog:   catalog,
+		Logger:   log,
+		Sessions: sessions,
+		Assets:   assets,
+		Catalog:  catalog,
+		Features: features,
+		Kasko: kaskopages.Deps{
+			Kasko:          kaskoFor,
+			Push:           pushFor,
+			PushVariants:   variants,
+			Audit:          auditLog,
+			SortableFields: cfg.KaskoSortFields,
+			ProductNames:   cfg.KaskoProducts,
+		},
+		Casco:     cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog},
 		Upstreams: probes,
 		Stores: map[string]func(context.Context) error{"audit": func(ctx context.Context) error {
 			_, err := auditLog.List(ctx, audit.Filter{Limit: 1})

@@ -265,6 +265,37 @@ func (z *Zones) In(t time.Time, name string) (time.Time, error) {
 	return t.In(loc), nil
 }
 
+// Location is the named zone; UTC when the name is unknown, so that a
+// bad zone from an upstream shows times in UTC rather than failing a page.
+func (z *Zones) Location(name string) *time.Location {
+	t, err := z.In(time.Time{}, name)
+	if err != nil {
+		return time.UTC
+	}
+	return t.Location()
+}
+
+// Local is t in the named zone, or t as it is when the name is unknown.
+func (z *Zones) Local(t time.Time, name string) time.Time {
+	if l, err := z.In(t, name); err == nil {
+		return l
+	}
+	return t
+}
+
+// Today is the current calendar day in the named zone, as midnight UTC of
+// that day: a date to compare and print, not an instant. Each upstream
+// counts days in its own zone (a policy's, the push variant's, Bucharest
+// for the CascoApi), which is rarely the server's.
+func (z *Zones) Today(name string) time.Time {
+	return z.dayAt(time.Now(), name)
+}
+
+func (z *Zones) dayAt(now time.Time, name string) time.Time {
+	y, m, d := z.Local(now, name).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
 // Humanize turns a field name into a label: "company_name" → "Company
 // name", "houseNumber" → "House number".
 func Humanize(key string) string {

@@ -72,9 +72,10 @@ type Draft struct {
 	Account string
 	// Step is where the broker is (StepVehicle … StepDone).
 	Step string
-	// Vehicle, Owner and Cover are the step forms' contents, as the
-	// handlers define them: JSON of at most MaxBlob bytes each, or empty
-	// until the step is filled.
+	// Vehicle, Owner and Cover are the step forms' contents: the JSON
+	// encoding of a VehicleForm, an OwnerForm and a CoverForm (see Load
+	// and Save), at most MaxBlob bytes each, or empty until the step is
+	// filled.
 	Vehicle, Owner, Cover json.RawMessage
 	// Version counts the saves; SaveDraft takes the version the caller
 	// read and refuses a stale one (ErrConflict), so that two tabs or two

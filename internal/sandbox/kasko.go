@@ -131,6 +131,7 @@ func parseSort(raw string) ([]sortKey, string, error) {
 			k.field = "created_at"
 		}
 		if !slices.Contains(SortableFields(), k.field) {
+			//lint:ignore ST1005 the upstream's 400 message, worded as the contract words it
 			return nil, "", fmt.Errorf("Invalid sort field: %s", k.field)
 		}
 		keys = append(keys, k)

@@ -2,20 +2,26 @@ package casco
 
 import "backoffice/views/layout"
 
-// Steps, as the step navigation names them (the quotes store's step
-// names).
+// Step is a step of a quote, as the navigation and the history name it
+// (the quotes store's step names); its labels are "casco.step." + Step +
+// ".title" and ".short", and "casco.history.at." + Step.
+type Step string
+
+// The steps, in order, and StepDone: a quote that became a policy (a
+// state the history shows, not a page).
 const (
-	StepVehicle = "vehicle"
-	StepOwner   = "owner"
-	StepCover   = "cover"
-	StepOffers  = "offers"
-	StepPolicy  = "policy"
+	StepVehicle Step = "vehicle"
+	StepOwner   Step = "owner"
+	StepCover   Step = "cover"
+	StepOffers  Step = "offers"
+	StepPolicy  Step = "policy"
+	StepDone    Step = "done"
 )
 
 // StepItem is one entry of the step navigation.
 type StepItem struct {
 	N    int
-	Step string // StepVehicle …
+	Step Step
 	// URL opens the step; "" while it cannot be opened yet.
 	URL     string
 	Current bool
@@ -35,10 +41,10 @@ type StepPage struct {
 	// the form was filled from (a stale one is refused, not overwritten).
 	Action  string
 	Version int
-	// Alert is a message above the form: AlertKind "error", "warning",
-	// "info" or "success"; AlertRequestID the upstream's request id.
+	// Alert is a message above the form, read in AlertTone (an error
+	// when none is set); AlertRequestID is the upstream's request id.
 	Alert          string
-	AlertKind      string
+	AlertTone      layout.Tone
 	AlertRequestID string
 	// Locked: the quote became a policy; the form is shown read-only.
 	Locked bool
@@ -66,8 +72,7 @@ type VehicleView struct {
 // OwnerView is step 2, the policyholder.
 type OwnerView struct {
 	StepPage
-	// Kind is "person" or "company".
-	Kind                                string
+	Kind                                HolderKind
 	CNP, FirstName, LastName, BirthDate string
 	LicenceDate, IDType, IDNumber       string
 	CUI, CompanyName, RegistryNumber    string
@@ -80,6 +85,16 @@ type OwnerView struct {
 	// LocalityVals are the htmx values sent with the localities request.
 	LocalityVals string
 }
+
+// HolderKind is who the policyholder is; the form shows the fields of
+// one kind.
+type HolderKind string
+
+// The kinds of policyholder (the values of the form's kind radio).
+const (
+	HolderPerson  HolderKind = "person"
+	HolderCompany HolderKind = "company"
+)
 
 // Romania reports an address in Romania: county and locality come from
 // the lists.
@@ -133,8 +148,7 @@ type OfferColumn struct {
 // PolicyView is step 5: the chosen offer, paid, becomes a policy.
 type PolicyView struct {
 	StepPage
-	// Mode is "form" or "issued".
-	Mode string
+	Mode PolicyMode
 	// The chosen offer.
 	OfferID, Provider, Premium, Expiry string
 	Installments                       []string
@@ -148,6 +162,16 @@ type PolicyView struct {
 	Series, Number, PolicyPDFURL, Period string
 	OffersURL                            string
 }
+
+// PolicyMode is what the policy step shows.
+type PolicyMode string
+
+// The policy step shows the payment form of the chosen offer, or the
+// policy the quote became.
+const (
+	PolicyForm   PolicyMode = "form"
+	PolicyIssued PolicyMode = "issued"
+)
 
 // HomeView is the partner's quote history.
 type HomeView struct {
@@ -164,7 +188,7 @@ type HomeView struct {
 type DraftRow struct {
 	ID         string
 	Title      string
-	Step       string // StepVehicle … or "done"
+	Step       Step // where it was left, StepDone once a policy
 	Updated    string
 	UpdatedISO string
 	URL        string

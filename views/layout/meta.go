@@ -14,15 +14,15 @@ type PageMeta struct {
 	RequestID string
 	// User is the signed-in user; nil on public pages.
 	User *UserBadge
-	// Nav is the current section ("policies"), marked in the navigation.
-	Nav string
+	// Nav is the current section, marked in the navigation.
+	Nav Section
 	// Path is the current page, where the language switcher returns to.
 	Path string
 	// Languages are the UI languages offered by the switcher.
 	Languages []string
-	// Times is the viewer's choice of zone for times: "policy" or
-	// "viewer"; ViewerZone the zone their browser reported, if any.
-	Times      string
+	// Times is the viewer's choice of zone for times; ViewerZone the zone
+	// their browser reported, if any.
+	Times      TimesIn
 	ViewerZone string
 	// Partner is the CascoApi account signed in beside (or instead of) a
 	// KASKO key; "" when none.
@@ -43,7 +43,7 @@ type OpsView struct {
 
 // Notice is a message shown once at the top of the next page.
 type Notice struct {
-	Kind    string // "success", "error"
+	Kind    Tone
 	Text    string
 	LinkURL string
 }
@@ -53,10 +53,9 @@ type UserBadge struct {
 	DisplayName string
 	// MaskedKey is the key as "sk_test_…4f2a".
 	MaskedKey string
-	// Role is "staff" or "readonly".
-	Role string
-	// Mode is "test" or "live": the header band's colour.
-	Mode string
+	Role      Role
+	// Mode is the header band's colour.
+	Mode Mode
 }
 
 // Assets are hashed static URLs, resolved by the handler so that
@@ -67,3 +66,53 @@ type Assets struct {
 	App     string
 	Favicon string
 }
+
+// Section is a part of the dashboard in the main navigation.
+type Section string
+
+// The sections.
+const (
+	SectionPolicies Section = "policies"
+	SectionNew      Section = "new"
+	SectionCasco    Section = "casco"
+	SectionAudit    Section = "audit"
+)
+
+// TimesIn is the zone times are shown in.
+type TimesIn string
+
+// Where times are shown: in each policy's own zone, or the viewer's.
+const (
+	TimesPolicy TimesIn = "policy"
+	TimesViewer TimesIn = "viewer"
+)
+
+// Tone is how a message box or notice reads: its colour, and whether a
+// screen reader interrupts for it (errors only).
+type Tone string
+
+// The tones.
+const (
+	ToneError   Tone = "error"
+	ToneWarning Tone = "warning"
+	ToneSuccess Tone = "success"
+	ToneInfo    Tone = "info"
+)
+
+// Role is what a KASKO key may do; its catalogue label is "role." + Role.
+type Role string
+
+// The roles.
+const (
+	RoleStaff    Role = "staff"
+	RoleReadOnly Role = "readonly"
+)
+
+// Mode is a KASKO key's mode; its label is "env." + Mode.
+type Mode string
+
+// The modes.
+const (
+	ModeTest Mode = "test"
+	ModeLive Mode = "live"
+)

@@ -110,8 +110,8 @@ func listView100() policies.ListView {
 		},
 		Sandbox:   true,
 		RequestID: "req_01JQ8Z4W7K3M5N9P2R6T8V0X1Y",
-		User:      &layout.UserBadge{DisplayName: "Ana-Maria Ștefănescu", MaskedKey: "sk_test_…PSIA", Role: "staff", Mode: "test"},
-		Nav:       "policies",
+		User:      &layout.UserBadge{DisplayName: "Ana-Maria Ștefănescu", MaskedKey: "sk_test_…PSIA", Role: layout.RoleStaff, Mode: layout.ModeTest},
+		Nav:       layout.SectionPolicies,
 		Path:      listURL(sortBy, page, size),
 		Languages: []string{"en", "de", "ro"},
 	}}
@@ -136,12 +136,12 @@ func listView100() policies.ListView {
 	} {
 		col := policies.Column{LabelKey: c.labelKey, Numeric: c.numeric}
 		if c.field != "" {
-			next, aria := c.field, "none"
+			next, aria := c.field, policies.SortNone
 			switch sortBy {
 			case c.field:
-				aria, next = "ascending", "-"+c.field
+				aria, next = policies.SortAscending, "-"+c.field
 			case "-" + c.field:
-				aria = "descending"
+				aria = policies.SortDescending
 			}
 			col.AriaSort, col.SortURL = aria, listURL(next, 1, size)
 		}

@@ -42,10 +42,21 @@ type Column struct {
 	LabelKey string
 	// SortURL is set for columns the upstream sorts by.
 	SortURL string
-	// AriaSort is "ascending", "descending" or "none" on sortable columns.
-	AriaSort string
+	// AriaSort is how the list is sorted by a sortable column.
+	AriaSort SortOrder
 	Numeric  bool
 }
+
+// SortOrder is a sortable column's state, as its aria-sort attribute
+// says it.
+type SortOrder string
+
+// The sort orders.
+const (
+	SortNone       SortOrder = "none"
+	SortAscending  SortOrder = "ascending"
+	SortDescending SortOrder = "descending"
+)
 
 // Row is one policy in the list.
 type Row struct {
@@ -169,13 +180,10 @@ type Document struct {
 	URL  string
 }
 
-// CancelView is the cancel panel in each of its states (Mode): "form",
-// "review", "progress" (an accepted cancellation, polled), "watch" (the
-// policy itself, polled after a conflict or an unknown outcome) and
-// "blocked" (it cannot be cancelled, and why).
+// CancelView is the cancel panel in each of its states (Mode).
 type CancelView struct {
 	Meta            layout.PageMeta
-	Mode            string
+	Mode            CancelMode
 	PolicyURL       string
 	ActionURL       string
 	InsurerPolicyID string
@@ -209,6 +217,24 @@ type CancelView struct {
 	// Diff lists what changed since the form was opened (after a 412).
 	Diff []DiffRow
 }
+
+// CancelMode is a state of the cancel panel.
+type CancelMode string
+
+// The cancel panel's states.
+const (
+	// CancelForm asks for the reason and the date.
+	CancelForm CancelMode = "form"
+	// CancelReview says what will happen and asks to confirm.
+	CancelReview CancelMode = "review"
+	// CancelProgress follows an accepted cancellation (polled).
+	CancelProgress CancelMode = "progress"
+	// CancelWatch follows the policy itself (polled) after a conflict or
+	// an unknown outcome.
+	CancelWatch CancelMode = "watch"
+	// CancelBlocked says why the policy cannot be cancelled.
+	CancelBlocked CancelMode = "blocked"
+)
 
 // HasErrors reports input errors on the form.
 func (v CancelView) HasErrors() bool {
@@ -254,9 +280,10 @@ type NewPolicyView struct {
 	MinDate string
 	// Errors maps a field (variant_id, first_name, …, metadata) to its
 	// message; Alert is a message above the form.
-	Errors         map[string]string
-	Alert          string
-	AlertKind      string // "error" (default) or "info"
+	Errors map[string]string
+	Alert  string
+	// AlertTone is how Alert reads; "" is an error.
+	AlertTone      layout.Tone
 	AlertRequestID string
 }
 
@@ -271,12 +298,10 @@ type MetaRow struct {
 	Key, Value string
 }
 
-// PushResultView is what became of a push: Mode "created" (found, with a
-// link), "pending" (accepted, not in the list yet) or "unknown" (no
-// answer: look before sending again).
+// PushResultView is what became of a push (Mode).
 type PushResultView struct {
 	Meta            layout.PageMeta
-	Mode            string
+	Mode            PushOutcome
 	Reference       string
 	PolicyURL       string
 	InsurerPolicyID string
@@ -286,3 +311,16 @@ type PushResultView struct {
 	CheckURL        string
 	RequestID       string
 }
+
+// PushOutcome is what is known of a push.
+type PushOutcome string
+
+// The push outcomes.
+const (
+	// PushCreated: the policy is found, with a link.
+	PushCreated PushOutcome = "created"
+	// PushPending: accepted, not in the list yet.
+	PushPending PushOutcome = "pending"
+	// PushUnknown: no answer came; look before sending again.
+	PushUnknown PushOutcome = "unknown"
+)

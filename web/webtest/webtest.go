@@ -4,6 +4,7 @@
 package webtest
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -19,6 +20,8 @@ import (
 	"backoffice/apiclient/kasko"
 	"backoffice/apiclient/push"
 	"backoffice/handlers"
+	cascopages "backoffice/handlers/casco"
+	kaskopages "backoffice/handlers/kasko"
 	"backoffice/internal/audit"
 	"backoffice/internal/i18n"
 	"backoffice/internal/quotes"
@@ -26,7 +29,6 @@ import (
 	"backoffice/internal/sandbox/sandboxtest"
 	"backoffice/internal/session"
 	"backoffice/static"
-	"backoffice/views/layout"
 	"backoffice/web"
 )
 
@@ -34,9 +36,9 @@ import (
 type Options struct {
 	// Sandbox options for the upstream (Policies 0 means the default 2500).
 	Sandbox sandbox.Options
-	// Upstreams overrides which features are on; zero value: KASKO and
-	// push on, in sandbox mode, with the demo keys listed.
-	Upstreams *handlers.Upstreams
+	// Features overrides which features are on; zero value: KASKO, push
+	// and CASCO on, in sandbox mode, with the demo credentials listed.
+	Features *handlers.Features
 	// UpstreamTimeout bounds client calls (default 2s).
 	UpstreamTimeout time.Duration
 	// IdleTimeout of sessions (default 30m).
@@ -89,15 +91,15 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ups := handlers.Upstreams{Kasko: true, Push: true, Casco: true, SandboxURL: up.URL + "/_sandbox"}
+	features := handlers.Features{Kasko: true, Push: true, Casco: true, SandboxURL: up.URL + "/_sandbox"}
 	for _, a := range up.Sandbox.CascoAccounts() {
-		ups.DemoPartners = append(ups.DemoPartners, handlers.DemoPartner{Account: a.Account, Password: a.Password, Name: a.Name})
+		features.DemoPartners = append(features.DemoPartners, handlers.DemoPartner{Account: a.Account, Password: a.Password, Name: a.Name})
 	}
 	for _, c := range up.Sandbox.Credentials() {
-		ups.DemoKeys = append(ups.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
+		features.DemoKeys = append(features.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
 	}
-	if opts.Upstreams != nil {
-		ups = *opts.Upstreams
+	if opts.Features != nil {
+		features = *opts.Features
 	}
 	quoteStore := opts.Quotes
 	if quoteStore == nil {
@@ -107,21 +109,21 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if auditLog == nil {
 		auditLog = audit.NewMemory()
 	}
-	h := handlers.New(handlers.Deps{
-		Assets:         layout.Assets{CSS: assets.Path("css/app.css"), HTMX: assets.Path("js/htmx.min.js"), App: assets.Path("js/app.js"), Favicon: assets.Path("img/favicon.svg")},
-		Upstreams:      ups,
-		Sessions:       sessions,
-		Kasko:          func(key string) handlers.PolicyAPI { return kc.WithKey(key) },
-		Languages:      catalog.Languages(),
-		SortableFields: sandbox.SortableFields(),
-		ProductNames:   productNames(up.Sandbox.Products()),
-		Audit:          auditLog,
-		Push:           func(key string) handlers.PushAPI { return pc.WithKey(key) },
-		Casco:          cc,
-		Quotes:         quoteStore,
-		PushVariants:   []handlers.PushVariant{{ID: sandbox.ARAGVariantID, Name: "ARAG AS24", Zone: "Europe/Berlin"}, {ID: "BackdatedVariant0000000000000000", Name: "Backdated test variant", Zone: "Europe/Berlin", AllowPastStart: true}},
+	root, err := web.New(web.Config{
+		Sessions: sessions,
+		Assets:   assets,
+		Catalog:  catalog,
+		Features: features,
+		Kasko: kaskopages.Deps{
+			Kasko:          func(key string) kaskopages.PolicyAPI { return kc.WithKey(key) },
+			Push:           func(key string) kaskopages.PushAPI { return pc.WithKey(key) },
+			PushVariants:   []kaskopages.PushVariant{{ID: sandbox.ARAGVariantID, Name: "ARAG AS24", Zone: "Europe/Berlin"}, {ID: "BackdatedVariant0000000000000000", Name: "Backdated test variant", Zone: "Europe/Berlin", AllowPastStart: true}},
+			Audit:          auditLog,
+			SortableFields: sandbox.SortableFields(),
+			ProductNames:   productNames(up.Sandbox.Products()),
+		},
+		Casco: cascopages.Deps{Casco: cc, Quotes: quoteStore, Audit: auditLog},
 	})
-	root, err := web.New(web.Config{Handlers: h, Sessions: sessions, Assets: assets, Catalog: catalog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +182,11 @@ func (b *Browser) Do(req *http.Request) Response {
 	}
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		// templ writes this class for a value of a type it cannot print
+		// (a named string type given to class={…} without string()).
+		if strings.Contains(r.Body, "templ-css-class-unknown-type") {
+			b.t.Errorf("%s %s: a class attribute was given a value templ cannot print", req.Method, req.URL.Path)
+		}
 		r.Doc, err = goquery.NewDocumentFromReader(strings.NewReader(r.Body))
 		if err != nil {
 			b.t.Fatal(err)
@@ -224,6 +231,47 @@ func (b *Browser) SignIn(key string) {
 	if r.Status != http.StatusSeeOther {
 		b.t.Fatalf("sign-in with %s… = %d, want 303\n%.500s", key[:8], r.Status, r.Body)
 	}
+}
+
+// SignedIn returns an English-speaking browser signed in with key.
+func (s *Server) SignedIn(t testing.TB, key string) *Browser {
+	t.Helper()
+	b := s.NewBrowser(t)
+	b.Header.Set("Accept-Language", "en")
+	b.SignIn(key)
+	return b
+}
+
+// Page fetches path and fails the test unless the answer has status want
+// and is HTML.
+// t is the caller's: a browser made by a parent test may be used in a
+// subtest, which must fail itself, not its parent.
+func (b *Browser) Page(t testing.TB, path string, want int, header ...string) Response {
+	t.Helper()
+	r := b.Get(path, header...)
+	if r.Status != want {
+		t.Fatalf("GET %s = %d, want %d\n%.800s", path, r.Status, want, r.Body)
+	}
+	if r.Doc == nil {
+		t.Fatalf("GET %s: not HTML (Content-Type %q)", path, r.Header.Get("Content-Type"))
+	}
+	return r
+}
+
+// Squash collapses the whitespace templ leaves between inline elements.
+func Squash(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Text is the squashed text of sel.
+func Text(sel *goquery.Selection) string { return Squash(sel.Text()) }
+
+// AuditEntries lists the audit log's entries, newest first (at most 100).
+func (s *Server) AuditEntries(t testing.TB) []audit.Entry {
+	t.Helper()
+	p, err := s.Audit.List(context.Background(), audit.Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Entries
 }
 
 func productNames(products []sandbox.Product) map[string]string {

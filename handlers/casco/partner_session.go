@@ -1,0 +1,164 @@
+package casco
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"backoffice/apiclient"
+	cascoapi "backoffice/apiclient/casco"
+	"backoffice/handlers"
+	"backoffice/internal/i18n"
+	"backoffice/internal/paths"
+	"backoffice/internal/session"
+)
+
+// partners keeps, per CascoApi account, the newest tokens this process
+// has seen. The session store keeps them too, but two requests of one
+// session each save the whole session; when one of them renewed the
+// tokens (which rotates the refresh token) the other could put the old
+// pair back. The newer pair wins on every read.
+type partners struct {
+	mu     sync.Mutex
+	latest map[string]session.CascoLogin // account → newest tokens
+}
+
+func (p *partners) freshest(l session.CascoLogin) session.CascoLogin {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur, ok := p.latest[l.Account]; ok && cur.Expires.After(l.Expires) && cur.SignedInAt.Equal(l.SignedInAt) {
+		return cur
+	}
+	return l
+}
+
+func (p *partners) remember(l session.CascoLogin) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.latest == nil {
+		p.latest = map[string]session.CascoLogin{}
+	}
+	p.latest[l.Account] = l
+}
+
+// cascoSession resumes the partner's CascoApi session for this request.
+// Renewed tokens go back into the session store (and the process's
+// newest-pair record) as soon as the client renews them.
+func (h *Handlers) cascoSession(ctx context.Context) (*cascoapi.Session, error) {
+	l, ok := h.core.Sessions.Casco(ctx)
+	if !ok || h.casco == nil {
+		return nil, cascoapi.ErrSessionExpired
+	}
+	l = h.partners.freshest(l)
+	s, err := h.casco.Resume(cascoapi.Tokens{Token: l.AccessToken, RefreshToken: l.RefreshToken, ExpiresAt: l.Expires})
+	if err != nil {
+		return nil, err
+	}
+	s.OnRenew(func(t cascoapi.Tokens) {
+		renewed := l
+		renewed.AccessToken, renewed.RefreshToken, renewed.Expires = t.Token, t.RefreshToken, t.ExpiresAt
+		h.partners.remember(renewed)
+		if err := h.core.Sessions.UpdateCasco(ctx, renewed); err != nil {
+			h.core.Log.ErrorContext(ctx, "keeping renewed partner tokens failed", "err", err)
+		}
+	})
+	return s, nil
+}
+
+// partnerCasco is the partner's CascoApi session, answering in the
+// user's language: Romanian messages for Romanian users, English
+// otherwise (the languages the CascoApi speaks).
+func (h *Handlers) partnerCasco(ctx context.Context) (*cascoapi.Session, error) {
+	s, err := h.cascoSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lang := "en"
+	if i18n.Lang(ctx) == "ro" {
+		lang = "ro"
+	}
+	_ = s.SetLanguage(lang)
+	return s, nil
+}
+
+// partnerAccount is the signed-in CascoApi account.
+func (h *Handlers) partnerAccount(ctx context.Context) (string, error) {
+	l, ok := h.core.Sessions.Casco(ctx)
+	if !ok || l.Account == "" {
+		return "", cascoapi.ErrSessionExpired
+	}
+	return l.Account, nil
+}
+
+// endUpstreamSession ends the CascoApi session upstream (DELETE /auth)
+// when the user signs out, best effort: signing out here must work even
+// when the upstream does not.
+func (h *Handlers) endUpstreamSession(ctx context.Context) {
+	s, err := h.cascoSession(ctx)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
+	if err := s.Logout(ctx); err != nil {
+		h.core.Log.WarnContext(ctx, "partner logout upstream failed", "err", apiclient.Redact(err.Error()))
+	}
+}
+
+// PartnerSignedIn guards a CascoApi page: without a partner login, or
+// with one the upstream no longer renews, the browser goes to the
+// partner sign-in and comes back to where it was.
+func (h *Handlers) PartnerSignedIn(fn handlers.Func) handlers.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if !h.core.Features.Casco {
+			return handlers.ErrNotFound
+		}
+		if _, ok := h.core.Sessions.Casco(r.Context()); !ok {
+			return partnerSignIn(w, r)
+		}
+		err := fn(w, r)
+		if errors.Is(err, cascoapi.ErrSessionExpired) {
+			h.core.Sessions.SignOutCasco(r.Context())
+			var back *expiredAt
+			if errors.As(err, &back) {
+				return partnerSignInTo(w, r, back.next)
+			}
+			return partnerSignIn(w, r)
+		}
+		return err
+	}
+}
+
+// expiredAt is a partner session that ended during a form submission:
+// after signing in again the browser goes to next (the form's page,
+// whose input is kept in the draft), not to the form's action.
+type expiredAt struct {
+	next string
+	err  error
+}
+
+func (e *expiredAt) Error() string { return e.err.Error() }
+func (e *expiredAt) Unwrap() error { return e.err }
+
+// backTo marks err, when it is an ended partner session, with the page
+// to come back to after signing in again.
+func backTo(err error, next string) error {
+	if errors.Is(err, cascoapi.ErrSessionExpired) {
+		return &expiredAt{next: next, err: err}
+	}
+	return err
+}
+
+func partnerSignIn(w http.ResponseWriter, r *http.Request) error {
+	return partnerSignInTo(w, r, handlers.ReturnPath(r))
+}
+
+func partnerSignInTo(w http.ResponseWriter, r *http.Request, next string) error {
+	if !handlers.IsLocalPath(next) {
+		next = paths.Casco
+	}
+	handlers.ToSignIn(w, r, paths.SignInPartnerNext(next))
+	return nil
+}

@@ -1,0 +1,34 @@
+package kasko
+
+import (
+	"net/http"
+
+	"backoffice/handlers"
+	"backoffice/views/layout"
+)
+
+// frame is the KASKO part of every page's header: who is signed in with
+// a key, where they want times shown, whether they may create policies,
+// and their pending operations.
+func (h *Handlers) frame(r *http.Request, meta *layout.PageMeta) {
+	u := currentUser(r.Context())
+	if u == nil && h.core.Sessions != nil {
+		// A page outside the KASKO guard (a partner's, the sign-in page)
+		// still shows who is signed in.
+		if login, ok := h.core.Sessions.Kasko(r.Context()); ok {
+			u = &User{Key: login.Key, DisplayName: login.DisplayName}
+		}
+	}
+	if u == nil {
+		return
+	}
+	meta.User = u.Badge()
+	prefs := h.core.Sessions.Preferences(r)
+	meta.Times, meta.ViewerZone = layout.TimesIn(prefs.Times), prefs.ViewerZone
+	meta.CanCreate = !u.ReadOnly() && h.pushEnabled()
+	// An htmx fragment has no header: no pending operations to count,
+	// and its notices wait for the next whole page.
+	if !handlers.IsHTMX(r) {
+		meta.Ops = h.opsView(r.Context(), true)
+	}
+}
