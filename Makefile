@@ -26,6 +26,10 @@ run-live: build ## Start the dashboard against the upstreams in KASKO_API_URL, K
 sandbox: ## Start the sandbox upstream alone on SANDBOX_ADDR (default 127.0.0.1:8090)
 	go run ./cmd/sandbox
 
+.PHONY: cluster
+cluster: ## Two dashboards behind HAProxy (round robin) with Redis, PostgreSQL and the sandbox, until Ctrl-C (needs haproxy, redis-server, postgresql)
+	go run ./cmd/cluster
+
 .PHONY: build
 build: ## Build static binaries into bin/ (the same command the Dockerfile runs)
 	$(GO_BUILD) -o bin/dashboard ./cmd/dashboard

@@ -29,7 +29,7 @@ func TestRedact(t *testing.T) {
 func TestConfigOptions(t *testing.T) {
 	c := apiclient.NewConfig("ua/1", 3*time.Second)
 	for _, bad := range []apiclient.ConfigOption{apiclient.WithHTTPClient(nil), apiclient.WithTimeout(0),
-		apiclient.WithLogger(nil), apiclient.WithUserAgent("x\ny")} {
+		apiclient.WithLogger(nil), apiclient.WithUserAgent("x\ny"), apiclient.WithObserver(nil)} {
 		if err := bad(&c); err == nil {
 			t.Error("bad option: got nil error")
 		}

@@ -13,14 +13,17 @@ import (
 )
 
 // Config is the configuration every upstream client shares: the HTTP
-// client, the per-call timeout, the User-Agent and the logger. A client
-// embeds it and wraps the ConfigOptions below in its own Option type, so
-// that validation and defaults live in one place.
+// client, the per-call timeout, the User-Agent, the logger and the
+// observer of attempts. A client embeds it and wraps the ConfigOptions
+// below in its own Option type, so that validation and defaults live in
+// one place.
 type Config struct {
 	HTTPClient *http.Client
 	Timeout    time.Duration
 	UserAgent  string
 	Logger     *slog.Logger
+	// Observer, when set, is told about every attempt (see Begin).
+	Observer Observer
 }
 
 // NewConfig returns a Config with the given defaults and no HTTP client

@@ -44,6 +44,10 @@ func BadRequest(key string) error {
 	return &Error{Status: http.StatusBadRequest, MessageKey: key}
 }
 
+// statusClientClosedRequest is what the access log and metrics record for
+// a request its client abandoned (nginx's convention; never sent).
+const statusClientClosedRequest = 499
+
 // problem is what serveError decided to show.
 type problem struct {
 	status     int
@@ -91,6 +95,14 @@ func classify(err error) problem {
 // htmx request, with an alert retargeted into the page's #flash region.
 // It never shows an upstream's raw body.
 func (c *Core) ServeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The browser went away (a second click, a closed tab): nobody
+		// reads an answer, and nothing failed on this side.
+		c.Log.Info("request abandoned by the client", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("request_id", RequestID(r.Context())))
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
 	p := classify(err)
 	attrs := []any{
 		slog.String("method", r.Method),

@@ -7,74 +7,234 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"backoffice/internal/tokens"
 )
 
-// FormTokens keeps the one-time tokens of the forms that write upstream
-// (cancel, push, offer to policy). A token names who opened the form
-// (Owner), which form it is (Kind) and what it acts on (State, as the
-// user saw it when the form was opened); the first submission's answer is
-// kept and every later one, concurrent or not, gets it again, so that a
-// double click or a resubmission never writes twice.
-type FormTokens interface {
-	// Open mints a token for f (its Token and Created are set here).
-	Open(ctx context.Context, f Form) (token string, err error)
-	// Load returns the form of token when owner opened it as kind and it
-	// has not expired; ErrFormExpired otherwise.
-	Load(ctx context.Context, token, owner, kind string) (Form, error)
-	// Update replaces the state of token: what a form learns while it is
-	// being sent (the push it made, to look for its policy later).
-	Update(ctx context.Context, token string, state []byte) error
-	// Once runs send for the first submission of token and keeps its
-	// reply; every submission gets that reply.
-	Once(ctx context.Context, token string, send func() Reply) (Reply, error)
+// TokenStore is what the forms need of a store of one-time records
+// (internal/tokens has the backends: memory, SQLite, PostgreSQL, Redis).
+// A record is claimed by one caller across every instance, and keeps the
+// answer that claim produced.
+type TokenStore interface {
+	Create(ctx context.Context, r tokens.Record, perOwner int) error
+	Find(ctx context.Context, owner, kind, subject string) (tokens.Record, bool, error)
+	Get(ctx context.Context, key string) (tokens.Record, error)
+	SetState(ctx context.Context, key string, state []byte) error
+	Claim(ctx context.Context, key string) (bool, error)
+	Finish(ctx context.Context, key string, result []byte, expires time.Time) error
 }
 
-// Form is an opened form.
-type Form struct {
-	Token   string
-	Owner   string
-	Kind    string
-	State   []byte
-	Created time.Time
+// Forms keeps the one-time tokens of the forms that write upstream
+// (cancel, push, asking for offers, offer to policy). A token names who
+// opened the form (the session), which form it is (kind), what it acts
+// on (subject) and what the user saw then (state). Its first submission
+// claims it, runs detached from the browser and keeps its answer; every
+// other submission, on any instance, gets that answer. So a double click,
+// a resubmission, a second tab or a request the balancer sends to
+// another instance never writes twice, and a browser that gives up never
+// leaves a write half done.
+type Forms struct {
+	store TokenStore
+	log   *slog.Logger
+	// writeTimeout bounds a detached write, its records included.
+	writeTimeout time.Duration
+	// observe counts claims, replays and writes in flight (metrics).
+	observe Observer
+
+	// inflight are the detached writes running in this process; a
+	// graceful shutdown waits for them.
+	inflight inflight
 }
 
-// Reply is a kept answer.
-type Reply struct {
-	Status int
-	Header http.Header
-	Body   []byte
+// inflight counts running work and says when there is none. Unlike a
+// WaitGroup, work may start while someone waits (a request that came in
+// just before the listener closed).
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil while n is 0
 }
 
-// ErrFormExpired: the token is unknown, expired, or another user's or
+func (in *inflight) start() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.n == 0 {
+		in.idle = make(chan struct{})
+	}
+	in.n++
+}
+
+func (in *inflight) end() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.n--
+	if in.n == 0 {
+		close(in.idle)
+		in.idle = nil
+	}
+}
+
+// wait returns a channel closed once nothing runs (nil: nothing runs).
+func (in *inflight) wait() <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.idle
+}
+
+// Observer hears what operators count (internal/metrics): form token
+// claims ("won", "lost", "expired") and replays by form kind, the upstream
+// writes in flight, and the outcome of every write put on the record.
+type Observer interface {
+	Claim(kind, result string)
+	Replay(kind string)
+	WriteStarted()
+	WriteEnded()
+	Write(action, outcome string)
+}
+
+// Bounds of the form tokens.
+const (
+	// TokenTTL is how long an opened form can be sent.
+	TokenTTL = time.Hour
+	// MaxOpenForms bounds the open forms of one session: reopening a form
+	// reuses its token, and beyond this the oldest go.
+	MaxOpenForms = 20
+	// replyTTL is how long a form's answer is kept after it was sent.
+	replyTTL = 24 * time.Hour
+	// pollEvery is how often a second submission looks for the first
+	// one's answer.
+	pollEvery = 100 * time.Millisecond
+)
+
+// ErrFormExpired: the token is unknown, expired, or another session's or
 // another form's.
 var ErrFormExpired = errors.New("form token expired or unknown")
 
-// TokenTTL is how long an opened form can be sent.
-const TokenTTL = time.Hour
+// Form kinds.
+const (
+	FormCancel  = "cancel"
+	FormPush    = "push"
+	FormOffers  = "offers"
+	FormConvert = "convert"
+)
 
-// OpenForm opens a form of kind for owner with a typed state.
-func OpenForm[T any](ctx context.Context, tokens FormTokens, owner, kind string, state T) (string, error) {
+// Reply is a kept answer.
+type Reply struct {
+	Status int         `json:"status"`
+	Header http.Header `json:"header,omitempty"`
+	Body   []byte      `json:"body,omitempty"`
+}
+
+// FormsConfig configures the form tokens.
+type FormsConfig struct {
+	Store TokenStore
+	Log   *slog.Logger
+	// WriteTimeout bounds a detached write (default 30 s): the upstream
+	// call with its own timeout, the records before and after it.
+	WriteTimeout time.Duration
+	Observer     Observer
+}
+
+// NewForms keeps form tokens in cfg.Store.
+func NewForms(cfg FormsConfig) *Forms {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
+	return &Forms{store: cfg.Store, log: cfg.Log, writeTimeout: cfg.WriteTimeout, observe: cfg.Observer}
+}
+
+type noObserver struct{}
+
+func (noObserver) Claim(string, string) {}
+func (noObserver) Replay(string)        {}
+func (noObserver) WriteStarted()        {}
+func (noObserver) WriteEnded()          {}
+func (noObserver) Write(string, string) {}
+
+// Open returns the token of owner's form of kind about subject, carrying
+// state: the one already open and not yet sent, or a new one. Rendering
+// a form again (a reload, a second tab, an error shown on it) therefore
+// keeps one token, and a session cannot grow the store by reloading.
+func (f *Forms) Open(ctx context.Context, owner, kind, subject string, state []byte) (string, error) {
+	if owner == "" {
+		return "", errors.New("forms: no owner (the session has no form owner)")
+	}
+	if r, ok, err := f.store.Find(ctx, owner, kind, subject); err != nil {
+		return "", err
+	} else if ok {
+		if !bytes.Equal(r.State, state) {
+			if err := f.store.SetState(ctx, r.Key, state); err != nil {
+				return "", err
+			}
+		}
+		return r.Key, nil
+	}
+	b := make([]byte, 18)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	key := base64.RawURLEncoding.EncodeToString(b)
+	err := f.store.Create(ctx, tokens.Record{Key: key, Owner: owner, Kind: kind, Subject: subject, State: state, Expires: time.Now().Add(TokenTTL)}, MaxOpenForms)
+	return key, err
+}
+
+// Load returns the state of owner's token of kind; ErrFormExpired when
+// it is not (or no longer) good.
+func (f *Forms) Load(ctx context.Context, token, owner, kind string) ([]byte, error) {
+	if token == "" || len(token) > tokens.MaxKey {
+		return nil, ErrFormExpired
+	}
+	r, err := f.store.Get(ctx, token)
+	if errors.Is(err, tokens.ErrNotFound) || errors.Is(err, tokens.ErrInvalid) {
+		return nil, ErrFormExpired
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Owner != owner || r.Kind != kind {
+		return nil, ErrFormExpired
+	}
+	return r.State, nil
+}
+
+// Update replaces the state of token.
+func (f *Forms) Update(ctx context.Context, token string, state []byte) error {
+	err := f.store.SetState(ctx, token, state)
+	if errors.Is(err, tokens.ErrNotFound) {
+		return ErrFormExpired
+	}
+	return err
+}
+
+// OpenForm opens (or reopens) owner's form of kind about subject with a
+// typed state.
+func OpenForm[T any](ctx context.Context, f *Forms, owner, kind, subject string, state T) (string, error) {
 	b, err := json.Marshal(state)
 	if err != nil {
 		return "", err
 	}
-	return tokens.Open(ctx, Form{Owner: owner, Kind: kind, State: b})
+	return f.Open(ctx, owner, kind, subject, b)
 }
 
 // LoadForm reads the typed state of owner's form token of kind; ok is
 // false when the token is not (or no longer) good.
-func LoadForm[T any](ctx context.Context, tokens FormTokens, token, owner, kind string) (state T, ok bool, err error) {
-	f, err := tokens.Load(ctx, token, owner, kind)
+func LoadForm[T any](ctx context.Context, f *Forms, token, owner, kind string) (state T, ok bool, err error) {
+	b, err := f.Load(ctx, token, owner, kind)
 	if errors.Is(err, ErrFormExpired) {
 		return state, false, nil
 	}
 	if err != nil {
 		return state, false, err
 	}
-	if err := json.Unmarshal(f.State, &state); err != nil {
+	if err := json.Unmarshal(b, &state); err != nil {
 		// A form of an older shape (a deploy in between): open a new one.
 		return state, false, nil
 	}
@@ -82,29 +242,152 @@ func LoadForm[T any](ctx context.Context, tokens FormTokens, token, owner, kind 
 }
 
 // UpdateForm replaces the typed state of token.
-func UpdateForm[T any](ctx context.Context, tokens FormTokens, token string, state T) error {
+func UpdateForm[T any](ctx context.Context, f *Forms, token string, state T) error {
 	b, err := json.Marshal(state)
 	if err != nil {
 		return err
 	}
-	return tokens.Update(ctx, token, b)
+	return f.Update(ctx, token, b)
 }
 
-// SendOnce answers a form's submission with the reply of its first one:
-// send runs for the first submission only, writing into a recorder (its
-// error goes through the error adapter there), and every submission gets
-// what it wrote.
-func (c *Core) SendOnce(w http.ResponseWriter, r *http.Request, token string, send Func) error {
-	reply, err := c.Tokens.Once(r.Context(), token, func() Reply {
-		rec := &recorder{header: http.Header{}}
-		if err := send(rec, r); err != nil {
-			c.ServeError(rec, r, err)
+// Drain waits for the detached writes of this process to finish and
+// record their outcome, until ctx ends; it reports whether they all did.
+func (f *Forms) Drain(ctx context.Context) bool {
+	for {
+		idle := f.inflight.wait()
+		if idle == nil {
+			return true
 		}
-		return rec.reply()
-	})
+		select {
+		case <-idle:
+			// A write may have started meanwhile: look again.
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// SendOnce answers the submission of the form token of kind. The first
+// submission claims the token and runs send detached from the request:
+// with its own deadline, to the end, whatever the browser does, and its
+// answer is kept in the store before anything is written back. A later
+// or concurrent submission, on any instance, waits for that answer and
+// gets it; when none comes in time (the first is still running, or its
+// instance died), pending answers instead: the outcome is not known, and
+// the page must say to check before sending again, never invite a second
+// write.
+func (c *Core) SendOnce(w http.ResponseWriter, r *http.Request, token, kind string, send, pending Func) error {
+	f := c.Forms
+	ctx := r.Context()
+	won, err := f.store.Claim(ctx, token)
+	if errors.Is(err, tokens.ErrNotFound) || errors.Is(err, tokens.ErrInvalid) {
+		f.observe.Claim(kind, "expired")
+		return ErrFormExpired
+	}
 	if err != nil {
 		return err
 	}
+	if !won {
+		f.observe.Claim(kind, "lost")
+		reply, ok, err := f.wait(ctx, token)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if ctx.Err() != nil {
+				return nil // the browser left; nobody to answer
+			}
+			return pending(w, r)
+		}
+		f.observe.Replay(kind)
+		writeReply(w, reply)
+		return nil
+	}
+	f.observe.Claim(kind, "won")
+	done := make(chan Reply, 1)
+	f.inflight.start()
+	f.observe.WriteStarted()
+	go func() {
+		defer f.inflight.end()
+		defer f.observe.WriteEnded()
+		done <- c.sendDetached(r, token, send)
+	}()
+	select {
+	case reply := <-done:
+		writeReply(w, reply)
+	case <-ctx.Done():
+		// The browser gave up; the write goes on and its answer waits in
+		// the store for the next submission of this form.
+	}
+	return nil
+}
+
+// sendDetached runs send without the request's cancellation, records
+// its answer under token and returns it.
+func (c *Core) sendDetached(r *http.Request, token string, send Func) Reply {
+	f := c.Forms
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), f.writeTimeout)
+	defer cancel()
+	dr := r.WithContext(ctx)
+	rec := &recorder{header: http.Header{}}
+	if err := send(rec, dr); err != nil {
+		c.ServeError(rec, dr, err)
+	}
+	reply := rec.reply()
+	b, err := json.Marshal(reply)
+	if err == nil {
+		err = f.store.Finish(ctx, token, b, time.Now().Add(replyTTL))
+	}
+	if err != nil {
+		// The write happened, or not, upstream all the same, and its
+		// record is in the audit log; a resubmission will be told the
+		// outcome is unknown rather than write again.
+		f.log.ErrorContext(ctx, "keeping a form's answer failed", "err", err)
+	}
+	return reply
+}
+
+// wait polls token for the answer of its first submission, for as long
+// as that one may take, or until ctx ends.
+func (f *Forms) wait(ctx context.Context, token string) (Reply, bool, error) {
+	deadline := time.Now().Add(f.writeTimeout + time.Second)
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	for {
+		rec, err := f.store.Get(ctx, token)
+		switch {
+		case errors.Is(err, tokens.ErrNotFound):
+			return Reply{}, false, nil
+		case ctx.Err() != nil:
+			return Reply{}, false, nil
+		case err != nil:
+			return Reply{}, false, err
+		}
+		if rec.Result != nil {
+			var reply Reply
+			if err := json.Unmarshal(rec.Result, &reply); err != nil {
+				return Reply{}, false, err
+			}
+			return reply, true, nil
+		}
+		// A claim older than any write can take belongs to an instance
+		// that died mid-write: its outcome will never be recorded here.
+		if !rec.Claimed.IsZero() && time.Since(rec.Claimed) > f.writeTimeout+time.Second {
+			return Reply{}, false, nil
+		}
+		if time.Now().After(deadline) {
+			return Reply{}, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return Reply{}, false, nil
+		case <-t.C:
+		}
+	}
+}
+
+// writeReply sends a kept answer.
+func writeReply(w http.ResponseWriter, reply Reply) {
 	for k, v := range reply.Header {
 		// The session middleware sets its own cookie on the real writer.
 		if k != "Set-Cookie" {
@@ -113,7 +396,6 @@ func (c *Core) SendOnce(w http.ResponseWriter, r *http.Request, token string, se
 	}
 	w.WriteHeader(reply.Status)
 	_, _ = w.Write(reply.Body)
-	return nil
 }
 
 // recorder is a ResponseWriter that keeps the answer to send it again.
@@ -143,100 +425,7 @@ func (rec *recorder) reply() Reply {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	return Reply{Status: status, Header: rec.header, Body: rec.body.Bytes()}
-}
-
-// MemoryTokens keeps form tokens in this process: a restart forgets
-// every open form, and another instance does not know them.
-type MemoryTokens struct {
-	ttl time.Duration
-
-	mu        sync.Mutex
-	forms     map[string]*memoryForm
-	lastPrune time.Time
-}
-
-type memoryForm struct {
-	Form
-	// sending is held while the first submission is out: a double click
-	// waits for its reply instead of sending again.
-	sending sync.Mutex
-	reply   *Reply
-}
-
-// NewMemoryTokens keeps tokens for ttl.
-func NewMemoryTokens(ttl time.Duration) *MemoryTokens {
-	return &MemoryTokens{ttl: ttl, forms: map[string]*memoryForm{}}
-}
-
-// Open implements FormTokens.
-func (m *MemoryTokens) Open(_ context.Context, f Form) (string, error) {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	f.Token, f.Created = base64.RawURLEncoding.EncodeToString(b), time.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// Expired forms go at most once a minute, not on every Open: a scan
-	// of every open form under the lock on each form page would cost
-	// every user for what one of them opened.
-	if f.Created.Sub(m.lastPrune) > time.Minute {
-		for k, old := range m.forms {
-			if f.Created.Sub(old.Created) > m.ttl {
-				delete(m.forms, k)
-			}
-		}
-		m.lastPrune = f.Created
-	}
-	m.forms[f.Token] = &memoryForm{Form: f}
-	return f.Token, nil
-}
-
-func (m *MemoryTokens) live(token string) *memoryForm {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f := m.forms[token]
-	if f == nil || time.Since(f.Created) > m.ttl {
-		return nil
-	}
-	return f
-}
-
-// Load implements FormTokens.
-func (m *MemoryTokens) Load(_ context.Context, token, owner, kind string) (Form, error) {
-	f := m.live(token)
-	if f == nil || f.Owner != owner || f.Kind != kind {
-		return Form{}, ErrFormExpired
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := f.Form
-	out.State = bytes.Clone(f.State)
-	return out, nil
-}
-
-// Update implements FormTokens.
-func (m *MemoryTokens) Update(_ context.Context, token string, state []byte) error {
-	f := m.live(token)
-	if f == nil {
-		return ErrFormExpired
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f.State = bytes.Clone(state)
-	return nil
-}
-
-// Once implements FormTokens.
-func (m *MemoryTokens) Once(_ context.Context, token string, send func() Reply) (Reply, error) {
-	f := m.live(token)
-	if f == nil {
-		return Reply{}, ErrFormExpired
-	}
-	f.sending.Lock()
-	defer f.sending.Unlock()
-	if f.reply == nil {
-		r := send()
-		f.reply = &r
-	}
-	return *f.reply, nil
+	h := rec.header.Clone()
+	h.Del("Set-Cookie")
+	return Reply{Status: status, Header: h, Body: rec.body.Bytes()}
 }

@@ -11,11 +11,15 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"backoffice/internal/format"
 	"backoffice/internal/session"
+	"backoffice/internal/tokens"
 	"backoffice/views/layout"
 )
 
@@ -65,8 +69,12 @@ type Config struct {
 	Features  Features
 	Sessions  *session.Manager
 	Languages []string
-	// Tokens keeps the one-time form tokens (default: in this process).
-	Tokens FormTokens
+	// Tokens keeps the one-time form tokens (default: in this process);
+	// WriteTimeout bounds a write detached from its request; Observer
+	// counts what happens to form submissions (metrics).
+	Tokens       TokenStore
+	WriteTimeout time.Duration
+	Observer     Observer
 }
 
 // Core is what every page and action shares. Its exported fields are for
@@ -76,10 +84,11 @@ type Core struct {
 	Sessions *session.Manager
 	Features Features
 	Zones    *format.Zones
-	Tokens   FormTokens
+	Forms    *Forms
 
 	assets    layout.Assets
 	languages []string
+	observer  Observer
 	frames    []Frame
 	signOuts  []func(context.Context)
 
@@ -95,11 +104,16 @@ func New(cfg Config) *Core {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Tokens == nil {
-		cfg.Tokens = NewMemoryTokens(TokenTTL)
+		cfg.Tokens = tokens.NewMemory()
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	c := &Core{
-		Log: cfg.Logger, Sessions: cfg.Sessions, Features: cfg.Features, Zones: format.NewZones(), Tokens: cfg.Tokens,
-		assets: cfg.Assets, languages: cfg.Languages,
+		Log: cfg.Logger, Sessions: cfg.Sessions, Features: cfg.Features, Zones: format.NewZones(),
+		Forms:    NewForms(FormsConfig{Store: cfg.Tokens, Log: cfg.Logger, WriteTimeout: cfg.WriteTimeout, Observer: cfg.Observer}),
+		observer: cfg.Observer,
+		assets:   cfg.Assets, languages: cfg.Languages,
 	}
 	c.Auth = &Auth{c: c}
 	c.Prefs = &Prefs{c: c}
@@ -112,6 +126,23 @@ func (c *Core) AddFrame(f Frame) { c.frames = append(c.frames, f) }
 // OnSignOut runs fn when a user signs out, before the session ends (a
 // product ends its upstream session there).
 func (c *Core) OnSignOut(fn func(context.Context)) { c.signOuts = append(c.signOuts, fn) }
+
+// FormOwner ties a form to the session that opened it and to the
+// credential it was opened with (a KASKO key, a partner account), without
+// keeping the credential: another session, or the same one signed in
+// with another key, cannot send it.
+func (c *Core) FormOwner(ctx context.Context, credential string) string {
+	id := c.Sessions.FormOwner(ctx)
+	if id == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(id + "\x00" + credential))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Drain waits, until ctx ends, for the writes that run detached from
+// their requests to finish and record their outcome.
+func (c *Core) Drain(ctx context.Context) bool { return c.Forms.Drain(ctx) }
 
 // Wrap adapts fn to an http.Handler whose failures go through ServeError.
 func (c *Core) Wrap(fn Func) http.Handler {

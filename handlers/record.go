@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"backoffice/apiclient"
 	"backoffice/internal/audit"
@@ -18,7 +17,7 @@ var refusals = []error{apiclient.ErrBadRequest, apiclient.ErrUnauthorized, apicl
 // and message, and, unless e has one, the outcome: refused by the
 // upstream, or unknown when no usable answer came. A failed append is
 // logged loudly: the action happened, or not, upstream all the same.
-func RecordAction(ctx context.Context, log audit.Log, logger *slog.Logger, e audit.Entry, err error) {
+func (c *Core) RecordAction(ctx context.Context, log audit.Log, e audit.Entry, err error) {
 	var ue *apiclient.Error
 	if errors.As(err, &ue) {
 		e.UpstreamStatus, e.UpstreamRequestID, e.Message = ue.StatusCode, ue.RequestID, ue.Message
@@ -31,7 +30,8 @@ func RecordAction(ctx context.Context, log audit.Log, logger *slog.Logger, e aud
 			}
 		}
 	}
+	c.observer.Write(e.Action, e.Outcome)
 	if _, aerr := log.Append(ctx, e); aerr != nil {
-		logger.ErrorContext(ctx, "audit append failed", "err", aerr, "action", e.Action, "policy", e.PolicyID, "outcome", e.Outcome)
+		c.Log.ErrorContext(ctx, "audit append failed", "err", aerr, "action", e.Action, "policy", e.PolicyID, "outcome", e.Outcome)
 	}
 }

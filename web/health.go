@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,10 @@ type health struct {
 	stores  map[string]func(context.Context) error
 	client  *http.Client
 	timeout time.Duration
+	// draining is set when the instance is shutting down: /readyz says
+	// so at once, so that a balancer stops sending it work while the
+	// requests and writes in flight finish.
+	draining atomic.Bool
 }
 
 type probeResult struct {
@@ -38,6 +43,10 @@ func (h *health) live(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *health) ready(w http.ResponseWriter, r *http.Request) {
+	if h.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
 	results := make(map[string]probeResult, len(h.upstreams))

@@ -16,7 +16,9 @@ import (
 	"backoffice/handlers/casco"
 	"backoffice/handlers/kasko"
 	"backoffice/internal/i18n"
+	"backoffice/internal/metrics"
 	"backoffice/internal/session"
+	"backoffice/internal/tokens"
 	"backoffice/static"
 	"backoffice/views/layout"
 )
@@ -35,8 +37,12 @@ type Config struct {
 	Features handlers.Features
 	Kasko    kasko.Deps
 	Casco    casco.Deps
-	// Tokens keeps one-time form tokens (default: in this process).
-	Tokens handlers.FormTokens
+	// Tokens keeps one-time form tokens (default: in this process);
+	// WriteTimeout bounds an upstream write detached from its request.
+	Tokens       tokens.Store
+	WriteTimeout time.Duration
+	// Metrics counts for operators (nil: off).
+	Metrics *metrics.Metrics
 	// Upstreams are probed by /readyz.
 	Upstreams []Upstream
 	// Stores are checked by /readyz next to the upstreams (name → check).
@@ -45,8 +51,25 @@ type Config struct {
 	ProbeTimeout time.Duration
 }
 
-// New returns the dashboard's root handler.
-func New(cfg Config) (http.Handler, error) {
+// Server is the dashboard's root handler, and what a graceful shutdown
+// needs of it.
+type Server struct {
+	http.Handler
+	core   *handlers.Core
+	health *health
+}
+
+// StopAccepting turns /readyz to 503 "draining": a balancer stops
+// sending this instance work, while what is in flight finishes.
+func (s *Server) StopAccepting() { s.health.draining.Store(true) }
+
+// Drain waits, until ctx ends, for the upstream writes that run detached
+// from their requests to finish and be recorded; it reports whether all
+// did.
+func (s *Server) Drain(ctx context.Context) bool { return s.core.Drain(ctx) }
+
+// New assembles the dashboard.
+func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -63,14 +86,21 @@ func New(cfg Config) (http.Handler, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
+	if cfg.Tokens == nil {
+		cfg.Tokens = tokens.NewMemory()
+	}
+	// The CASCO pages share CascoApi renewals through the same store.
+	cfg.Casco.Tokens = cfg.Tokens
 	a := cfg.Assets
 	core := handlers.New(handlers.Config{
-		Logger:    cfg.Logger,
-		Assets:    layout.Assets{CSS: a.Path("css/app.css"), HTMX: a.Path("js/htmx.min.js"), App: a.Path("js/app.js"), Favicon: a.Path("img/favicon.svg")},
-		Features:  cfg.Features,
-		Sessions:  cfg.Sessions,
-		Languages: cfg.Catalog.Languages(),
-		Tokens:    cfg.Tokens,
+		Logger:       cfg.Logger,
+		Assets:       layout.Assets{CSS: a.Path("css/app.css"), HTMX: a.Path("js/htmx.min.js"), App: a.Path("js/app.js"), Favicon: a.Path("img/favicon.svg")},
+		Features:     cfg.Features,
+		Sessions:     cfg.Sessions,
+		Languages:    cfg.Catalog.Languages(),
+		Tokens:       cfg.Tokens,
+		WriteTimeout: cfg.WriteTimeout,
+		Observer:     cfg.Metrics,
 	})
 	app := &app{core: core, kasko: kasko.New(core, cfg.Kasko), casco: casco.New(core, cfg.Casco)}
 	mux := routes(app, cfg.Assets, hc)
@@ -92,16 +122,23 @@ func New(cfg Config) (http.Handler, error) {
 	// requests before any handler runs, and before the session is loaded;
 	// the session is loaded last, for the handlers alone (health checks
 	// and assets never touch the store).
-	return chain(mux,
+	// Requests are timed by the pattern that served them, never by path
+	// (bounded label values).
+	patternOf := func(r *http.Request) string { _, p := mux.Handler(r); return p }
+	root := chain(mux,
 		requestID,
 		logRequests(cfg.Logger),
+		// Outside the panic recovery, so that a recovered panic counts as
+		// the 500 it became; outside compression, whose time it includes.
+		cfg.Metrics.Middleware(patternOf),
 		recoverPanics(cfg.Logger),
 		func(h http.Handler) http.Handler { return compress(h) },
 		secureHeaders,
 		cfg.Catalog.Middleware(core.Language),
 		crossOrigin.Handler,
 		skipSessions(cfg.Sessions.LoadAndSave),
-	), nil
+	)
+	return &Server{Handler: root, core: core, health: hc}, nil
 }
 
 // app is the dashboard's handlers: the shared core and the two products.

@@ -92,6 +92,8 @@ type Client struct {
 	now     func() time.Time
 	renewMu sync.Mutex
 	renewal map[string]*flight // by refresh token digest
+	// renewals, when set, shares renewals with other processes.
+	renewals Renewals
 }
 
 // Option configures a Client in New.
@@ -121,6 +123,11 @@ func WithUserAgent(ua string) Option { return shared(apiclient.WithUserAgent(ua)
 // failures the operator should see, and for renewals that failed).
 // Passwords and tokens are never logged.
 func WithLogger(l *slog.Logger) Option { return shared(apiclient.WithLogger(l)) }
+
+// WithObserver reports every HTTP attempt to o (upstream "casco"; op as
+// logged, e.g. "PATCH /auth"), for metrics: a token renewal and the retry
+// after a 401 are attempts of their own. See apiclient.Observer.
+func WithObserver(o apiclient.Observer) Option { return shared(apiclient.WithObserver(o)) }
 
 // WithLanguage sets the Content-Language sent with every call, which
 // selects the language of the upstream's messages: "ro" or "en" (the
@@ -260,12 +267,14 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 	if lang != "" {
 		req.Header.Set("Content-Language", lang)
 	}
+	att := c.cfg.Begin(upstream, r.op)
 	start := time.Now()
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		cancel()
-		e := apiclient.TransportError(upstream, r.op, err)
-		return nil, nil, c.fail(ctx, e, r.secrets)
+		e := c.fail(ctx, apiclient.TransportError(upstream, r.op, err), r.secrets)
+		att.End(0, e)
+		return nil, nil, e
 	}
 	reqID := apiclient.RedactSecrets(resp.Header.Get("X-Request-Id"), r.secrets...)
 	apiclient.LogCall(ctx, c.cfg.Logger, upstream, r.op, resp.StatusCode, time.Since(start), reqID)
@@ -273,14 +282,19 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 		b, _ := apiclient.ReadLimited(resp.Body, maxErrorBody)
 		resp.Body.Close()
 		cancel()
-		return nil, nil, c.fail(ctx, responseError(r.op, resp.StatusCode, reqID, b), r.secrets)
+		e := c.fail(ctx, responseError(r.op, resp.StatusCode, reqID, b), r.secrets)
+		att.End(resp.StatusCode, e)
+		return nil, nil, e
 	}
 	if !apiclient.IsJSON(resp.Header.Get("Content-Type")) {
 		resp.Body.Close()
 		cancel()
-		return nil, nil, c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode,
+		e := c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode,
 			Message: "answer is not JSON", RequestID: reqID, Kind: apiclient.ErrInvalidResponse}, r.secrets)
+		att.End(resp.StatusCode, e)
+		return nil, nil, e
 	}
+	att.Watch(resp)
 	return resp, cancel, nil
 }
 
@@ -291,8 +305,10 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 func (c *Client) readJSON(ctx context.Context, r request, resp *http.Response, out any) (string, error) {
 	reqID := apiclient.RedactSecrets(resp.Header.Get("X-Request-Id"), r.secrets...)
 	fail := func(msg string, cause error) error {
-		return c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode, Message: msg,
+		e := c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode, Message: msg,
 			RequestID: reqID, Kind: apiclient.ErrInvalidResponse, Cause: cause}, r.secrets)
+		apiclient.EndAttempt(resp, e)
+		return e
 	}
 	b, err := apiclient.ReadLimited(resp.Body, maxJSONBody)
 	if err != nil {
@@ -317,7 +333,9 @@ func (c *Client) readJSON(ctx context.Context, r request, resp *http.Response, o
 		if status < 400 {
 			status = http.StatusBadRequest
 		}
-		return "", c.fail(ctx, responseError(r.op, status, reqID, b), r.secrets)
+		e := c.fail(ctx, responseError(r.op, status, reqID, b), r.secrets)
+		apiclient.EndAttempt(resp, e)
+		return "", e
 	}
 	if out != nil {
 		if len(env.Data) == 0 || string(env.Data) == "null" {

@@ -79,8 +79,10 @@ func (c *Client) openDocument(ctx context.Context, r request, resp *http.Respons
 		reqID = apiclient.RedactSecrets(string(w.env.CorrelationID), r.secrets...)
 	}
 	invalid := func(msg string, cause error) error {
-		return c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode, Message: msg,
+		e := c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode, Message: msg,
 			RequestID: reqID, Kind: apiclient.ErrInvalidResponse, Cause: cause}, r.secrets)
+		apiclient.EndAttempt(resp, e)
+		return e
 	}
 	switch {
 	case bool(w.env.Error):
@@ -88,7 +90,9 @@ func (c *Client) openDocument(ctx context.Context, r request, resp *http.Respons
 		if status < 400 {
 			status = http.StatusBadRequest
 		}
-		return nil, c.fail(ctx, envelopeError(r.op, status, reqID, w.env), r.secrets)
+		e := c.fail(ctx, envelopeError(r.op, status, reqID, w.env), r.secrets)
+		apiclient.EndAttempt(resp, e)
+		return nil, e
 	case errors.Is(err, errNoFile):
 		return nil, invalid("answer has no document", nil)
 	case err != nil:

@@ -348,7 +348,7 @@ func (c *Client) join(ctx context.Context, rt string) *flight {
 	f := &flight{done: make(chan struct{})}
 	c.renewal[key] = f
 	go func() {
-		t, err := c.refresh(context.WithoutCancel(ctx), rt)
+		t, err := c.renewOnce(context.WithoutCancel(ctx), rt, sum[:])
 		c.renewMu.Lock()
 		f.tokens, f.err = t, err
 		if err != nil {
@@ -399,9 +399,11 @@ func (c *Client) refresh(ctx context.Context, rt string) (Tokens, error) {
 // tokensFrom checks the data of an auth answer and works out the expiry.
 func (c *Client) tokensFrom(ctx context.Context, r request, resp *http.Response, d authData) (Tokens, error) {
 	if d.Token == "" || d.RefreshToken == "" {
-		return Tokens{}, c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode,
+		e := c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode,
 			Message: "answer has no token or refresh token", RequestID: resp.Header.Get("X-Request-Id"),
 			Kind: apiclient.ErrInvalidResponse}, append(r.secrets, d.Token, d.RefreshToken))
+		apiclient.EndAttempt(resp, e)
+		return Tokens{}, e
 	}
 	exp, _ := jwtTimes(d.Token)
 	if local, ok := parseBucharest(d.ExpiresAt); ok && (exp.IsZero() || local.Before(exp)) {

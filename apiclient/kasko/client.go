@@ -83,6 +83,10 @@ func WithUserAgent(ua string) Option { return shared(apiclient.WithUserAgent(ua)
 // logged.
 func WithLogger(l *slog.Logger) Option { return shared(apiclient.WithLogger(l)) }
 
+// WithObserver reports every HTTP attempt to o (upstream "kasko"; op as
+// logged, e.g. "GET /policies/{id}"), for metrics. See apiclient.Observer.
+func WithObserver(o apiclient.Observer) Option { return shared(apiclient.WithObserver(o)) }
+
 // New returns a client for the API at baseURL (e.g.
 // "https://api.eu1.kaskocloud.com", or the sandbox's ".../kasko"); a
 // trailing slash is ignored. It carries no key until WithKey.
@@ -357,6 +361,7 @@ func (c *Client) doJSON(ctx context.Context, r request, out any) (http.Header, e
 	fail := func(msg string, cause error) error {
 		e := &apiclient.Error{Upstream: upstream, Op: r.op, StatusCode: resp.StatusCode, Message: msg,
 			RequestID: apiclient.Redact(h.Get("X-Request-Id")), Kind: apiclient.ErrInvalidResponse, Cause: cause}
+		apiclient.EndAttempt(resp, e)
 		c.logFailure(ctx, e)
 		return e
 	}
@@ -410,11 +415,13 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 	if r.auth {
 		req.SetBasicAuth(c.key, "")
 	}
+	att := c.cfg.Begin(upstream, r.op)
 	start := time.Now()
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		cancel()
 		e := apiclient.TransportError(upstream, r.op, err)
+		att.End(0, e)
 		c.logFailure(ctx, e)
 		return nil, nil, e
 	}
@@ -426,9 +433,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 		e := responseError(r.op, resp)
 		resp.Body.Close()
 		cancel()
+		att.End(resp.StatusCode, e)
 		c.logFailure(ctx, e)
 		return nil, nil, e
 	}
+	att.Watch(resp)
 	return resp, cancel, nil
 }
 

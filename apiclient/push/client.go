@@ -70,6 +70,10 @@ func WithUserAgent(ua string) Option { return shared(apiclient.WithUserAgent(ua)
 // failures the operator should see). Keys are never logged.
 func WithLogger(l *slog.Logger) Option { return shared(apiclient.WithLogger(l)) }
 
+// WithObserver reports every HTTP attempt to o (upstream "push", op
+// "POST /"), for metrics. See apiclient.Observer.
+func WithObserver(o apiclient.Observer) Option { return shared(apiclient.WithObserver(o)) }
+
 // New returns a client for the push API at baseURL
 // ("https://push-api.kasko.io", or the sandbox's ".../push"). Requests go
 // to baseURL + "/" exactly: the API has no other path.
@@ -122,10 +126,13 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreateRequest) (*Created,
 	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
 	hreq.SetBasicAuth(c.key, "")
 
+	att := c.cfg.Begin(upstream, op)
 	start := time.Now()
 	resp, err := c.cfg.HTTPClient.Do(hreq)
 	if err != nil {
-		return nil, c.fail(ctx, apiclient.TransportError(upstream, op, err))
+		e := apiclient.TransportError(upstream, op, err)
+		att.End(0, e)
+		return nil, c.fail(ctx, e)
 	}
 	defer resp.Body.Close()
 	reqID := apiclient.Redact(resp.Header.Get("X-Request-Id"))
@@ -136,11 +143,15 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreateRequest) (*Created,
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := apiclient.ReadLimited(resp.Body, maxErrorBody)
-		return nil, c.fail(ctx, responseError(resp.StatusCode, reqID, b))
+		e := responseError(resp.StatusCode, reqID, b)
+		att.End(resp.StatusCode, e)
+		return nil, c.fail(ctx, e)
 	}
 	invalid := func(msg string, cause error) error {
-		return c.fail(ctx, &apiclient.Error{Upstream: upstream, Op: op, StatusCode: resp.StatusCode, Message: msg,
-			RequestID: reqID, Kind: apiclient.ErrInvalidResponse, Cause: cause})
+		e := &apiclient.Error{Upstream: upstream, Op: op, StatusCode: resp.StatusCode, Message: msg,
+			RequestID: reqID, Kind: apiclient.ErrInvalidResponse, Cause: cause}
+		att.End(resp.StatusCode, e)
+		return c.fail(ctx, e)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "json") {
@@ -154,6 +165,7 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreateRequest) (*Created,
 		}
 		e := apiclient.TransportError(upstream, op, err)
 		e.StatusCode, e.RequestID = resp.StatusCode, reqID
+		att.End(resp.StatusCode, e)
 		return nil, c.fail(ctx, e)
 	}
 	var created Created
@@ -164,6 +176,7 @@ func (c *Client) CreatePolicy(ctx context.Context, req CreateRequest) (*Created,
 		return nil, invalid("answer has no reference", nil)
 	}
 	created.RequestID = reqID
+	att.End(resp.StatusCode, nil)
 	return &created, nil
 }
 

@@ -133,33 +133,53 @@ func TestBrowserCancelInTwoTabs(t *testing.T) {
 	d := startDashboard(t, map[string]string{"SANDBOX_CANCEL_DELAY": "0s"})
 	b := browsertest.New(t, 90*time.Second)
 	signInWith(t, b, d, sandbox.KeyASecretTest)
+	// A colleague signed in elsewhere with the same key: a session, and
+	// so a cancel form, of their own.
+	colleague := browsertest.New(t, 90*time.Second)
+	signInWith(t, colleague, d, sandbox.KeyASecretTest)
 	detail := d.url + "/policies/" + sandbox.FixturePolicyID
 
 	second := b.NewTab(t)
 	openCancelReview(t, second, detail)
+	openCancelReview(t, colleague, detail)
 	openCancelReview(t, b, detail)
 	b.Do(t,
 		chromedp.Click(chromedp.CSS(`[data-testid="cancel-confirm"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"].status-cancelled`)),
 	)
 
+	// The second tab of the same session is the same open form: its
+	// confirmation gets the first one's outcome, not a second request.
 	second.Do(t,
+		chromedp.Click(chromedp.CSS(`[data-testid="cancel-confirm"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="status"].status-cancelled`)),
+	)
+	if n := sandboxCalls(t, d, sandbox.RouteCancelPolicy); n != 1 {
+		t.Errorf("cancel requests after both tabs confirmed = %d, want 1", n)
+	}
+
+	// The colleague's form names the version before the change: the
+	// upstream refuses it (412), and the page shows what changed.
+	colleague.Do(t,
 		chromedp.Click(chromedp.CSS(`[data-testid="cancel-confirm"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cancel-diff"]`)),
 	)
-	screenshot(t, second, "cancel-412")
-	row := browsertest.Get(t, second, chromedp.Evaluate[string](`(() => { const r = document.querySelector('[data-testid="cancel-diff"] tr[data-field="status"]'); return r ? r.querySelector('del').textContent + "→" + r.querySelector('ins').textContent : "" })()`))
+	screenshot(t, colleague, "cancel-412")
+	row := browsertest.Get(t, colleague, chromedp.Evaluate[string](`(() => { const r = document.querySelector('[data-testid="cancel-diff"] tr[data-field="status"]'); return r ? r.querySelector('del').textContent + "→" + r.querySelector('ins').textContent : "" })()`))
 	if row != "paid→cancelled" {
 		t.Errorf("the diff's status row = %q, want paid→cancelled", row)
 	}
-	if msg := browsertest.Get(t, second, chromedp.Text(chromedp.CSS(`[data-testid="cancel-message"]`))); !strings.Contains(msg, "already cancelled") {
-		t.Errorf("second tab message = %q", msg)
+	if msg := browsertest.Get(t, colleague, chromedp.Text(chromedp.CSS(`[data-testid="cancel-message"]`))); !strings.Contains(msg, "already cancelled") {
+		t.Errorf("the colleague's message = %q", msg)
 	}
 	if n := sandboxCalls(t, d, sandbox.RouteCancelPolicy); n != 2 {
-		t.Errorf("cancel requests = %d, want 2 (one per tab)", n)
+		t.Errorf("cancel requests = %d, want 2 (one per session)", n)
 	}
-	// The second tab's 412 is the point of the test.
-	if p := second.ProblemsExcept("status of 412"); len(p) > 0 {
+	// The colleague's 412 is the point of the test.
+	if p := colleague.ProblemsExcept("status of 412"); len(p) > 0 {
+		t.Errorf("the colleague's browser logged problems:\n%s", strings.Join(p, "\n"))
+	}
+	if p := second.Problems(); len(p) > 0 {
 		t.Errorf("the second tab logged problems:\n%s", strings.Join(p, "\n"))
 	}
 }

@@ -22,9 +22,11 @@ import (
 	"backoffice/internal/audit"
 	"backoffice/internal/config"
 	"backoffice/internal/i18n"
+	"backoffice/internal/metrics"
 	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/session"
+	"backoffice/internal/tokens"
 	"backoffice/static"
 	"backoffice/web"
 )
@@ -104,6 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	sessions, err := session.New(session.Config{
+		Logger:      log,
 		Store:       cfg.SessionStore,
 		DataDir:     cfg.DataDir,
 		RedisURL:    cfg.RedisURL,
@@ -147,10 +150,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("quote history", slog.String("store", quotesStore))
 
+	// One-time form tokens and CascoApi renewals, shared by every
+	// instance: the audit log's PostgreSQL when there is one, else Redis
+	// when sessions are there, else a SQLite file of this instance.
+	tokensCfg := tokens.Config{Path: filepath.Join(cfg.DataDir, "tokens.db"), DatabaseURL: cfg.AuditDatabaseURL}
+	if cfg.SessionStore == "redis" {
+		tokensCfg.RedisURL = cfg.RedisURL
+	}
+	tokenStore, err := tokens.Open(ctx, tokensCfg)
+	if err != nil {
+		return err
+	}
+	defer tokenStore.Close()
+	log.Info("form tokens", slog.String("store", tokensCfg.Backend()))
+
+	// Metrics, on a listener of their own (METRICS_ADDR; off when unset).
+	// Opened before the dashboard's, so that a port taken fails start-up,
+	// and closed after it has drained, so that a scrape sees the drain.
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+		stop, err := serveMetrics(cfg.MetricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
 	var kaskoFor func(string) kaskopages.PolicyAPI
 	if cfg.KaskoAPIURL != "" {
-		kc, err := kasko.New(cfg.KaskoAPIURL, kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log),
-			kasko.WithUserAgent("policy-backoffice/"+version))
+		opts := []kasko.Option{kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log), kasko.WithUserAgent("policy-backoffice/" + version)}
+		if m != nil {
+			opts = append(opts, kasko.WithObserver(m.ObserveUpstream))
+		}
+		kc, err := kasko.New(cfg.KaskoAPIURL, opts...)
 		if err != nil {
 			return err
 		}
@@ -159,8 +192,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	var pushFor func(string) kaskopages.PushAPI
 	if cfg.KaskoPushURL != "" {
-		pc, err := push.New(cfg.KaskoPushURL, push.WithTimeout(cfg.UpstreamTimeout), push.WithLogger(log),
-			push.WithUserAgent("policy-backoffice/"+version))
+		opts := []push.Option{push.WithTimeout(cfg.UpstreamTimeout), push.WithLogger(log), push.WithUserAgent("policy-backoffice/" + version)}
+		if m != nil {
+			opts = append(opts, push.WithObserver(m.ObserveUpstream))
+		}
+		pc, err := push.New(cfg.KaskoPushURL, opts...)
 		if err != nil {
 			return err
 		}
@@ -168,8 +204,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	var cascoClient *casco.Client
 	if cfg.CascoAPIURL != "" {
-		cascoClient, err = casco.New(cfg.CascoAPIURL, casco.WithTimeout(cfg.UpstreamTimeout), casco.WithLogger(log),
-			casco.WithUserAgent("policy-backoffice/"+version))
+		opts := []casco.Option{casco.WithTimeout(cfg.UpstreamTimeout), casco.WithLogger(log), casco.WithUserAgent("policy-backoffice/" + version)}
+		if m != nil {
+			opts = append(opts, casco.WithObserver(m.ObserveUpstream))
+		}
+		cascoClient, err = casco.New(cfg.CascoAPIURL, opts...)
 		if err != nil {
 			return err
 		}
@@ -201,8 +240,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			SortableFields: cfg.KaskoSortFields,
 			ProductNames:   cfg.KaskoProducts,
 		},
-		Casco:     cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog},
-		Upstreams: probes,
+		Casco:        cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog},
+		Tokens:       tokenStore,
+		WriteTimeout: writeTimeout(cfg.UpstreamTimeout),
+		Metrics:      m,
+		Upstreams:    probes,
 		Stores: map[string]func(context.Context) error{"audit": func(ctx context.Context) error {
 			_, err := auditLog.List(ctx, audit.Filter{Limit: 1})
 			if err != nil {
@@ -235,11 +277,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("dashboard listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("version", version))
-	return serve(ctx, srv, ln, log)
+	return serve(ctx, srv, root, ln, cfg.ShutdownDelay, log)
 }
 
-// serve runs srv until ctx ends, then drains in-flight requests.
-func serve(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+// serveMetrics serves m at GET /metrics on addr until stop is called.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("metrics listening", slog.String("url", "http://"+ln.Addr().String()+"/metrics"))
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// writeTimeout bounds an upstream write detached from its request: its
+// upstream call (bounded by UPSTREAM_TIMEOUT), one follow-up read (a 412
+// fetches the policy again) and the records around them.
+func writeTimeout(upstream time.Duration) time.Duration {
+	return 2*upstream + 5*time.Second
+}
+
+// serve runs srv until ctx ends, then shuts down in order: readiness
+// turns false first (a balancer stops sending work), then the requests
+// in flight finish, then the upstream writes that run detached from their
+// requests finish and are recorded; all of it bounded by shutdownTimeout.
+func serve(ctx context.Context, srv *http.Server, app *web.Server, ln net.Listener, delay time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -247,17 +322,28 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Log
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	log.Info("shutting down: readiness off, finishing requests and upstream writes in flight")
+	app.StopAccepting()
+	if delay > 0 {
+		// Still serving, readiness off: the balancer's checks see it.
+		time.Sleep(delay)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err
+	}
+	if !app.Drain(shutdownCtx) {
+		log.Error("shutdown: upstream writes still running were cut off; their outcome is unknown to this instance")
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
+
+// shutdownTimeout bounds a graceful shutdown.
+const shutdownTimeout = 20 * time.Second
 
 // startSandbox serves the sandbox on a loopback port of its own, so that
 // the dashboard talks to it over real HTTP exactly as to a real upstream.

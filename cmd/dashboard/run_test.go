@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -48,7 +49,7 @@ var listeningLine = regexp.MustCompile(`msg="dashboard listening" url=(http://\S
 // until /healthz answers.
 func startDashboard(t *testing.T, env map[string]string) *started {
 	t.Helper()
-	full := map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(), "SANDBOX_CANCEL_DELAY": "200ms", "SANDBOX_POLICIES": "300"}
+	full := map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(), "SANDBOX_CANCEL_DELAY": "200ms", "SANDBOX_POLICIES": "300", "SHUTDOWN_DELAY": "0s"}
 	for k, v := range env {
 		full[k] = v
 	}
@@ -193,5 +194,45 @@ func TestRunVersion(t *testing.T) {
 	}
 	if strings.TrimSpace(out.String()) != version {
 		t.Errorf("-version printed %q, want %q", out.String(), version)
+	}
+}
+
+// TestRunMetricsAndDrainingReadiness: with METRICS_ADDR the Prometheus
+// metrics are on their own listener (and not on the dashboard's port);
+// told to stop, the instance first answers /readyz with 503 "draining"
+// while it still serves, then exits cleanly.
+func TestRunMetricsAndDrainingReadiness(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	d := startDashboard(t, map[string]string{"METRICS_ADDR": metricsAddr, "SHUTDOWN_DELAY": "1500ms"})
+	if status, _ := getBody(t, d.url+"/healthz"); status != http.StatusOK {
+		t.Fatalf("/healthz = %d", status)
+	}
+	status, body := getBody(t, "http://"+metricsAddr+"/metrics")
+	if status != http.StatusOK || !strings.Contains(body, `backoffice_http_request_duration_seconds_count{code="2xx",method="GET",pattern="GET /healthz"}`) {
+		t.Errorf("/metrics = %d, without the /healthz request:\n%.1500s", status, body)
+	}
+	if status, _ := getBody(t, d.url+"/metrics"); status != http.StatusNotFound {
+		t.Errorf("the dashboard's own port serves /metrics: %d", status)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- d.stop() }()
+	deadline := time.Now().Add(time.Second)
+	for {
+		status, body := getBody(t, d.url+"/readyz")
+		if status == http.StatusServiceUnavailable && strings.Contains(body, `"draining"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz while stopping = %d %s, want 503 draining", status, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run returned %v after a graceful stop", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"backoffice/handlers"
 	"backoffice/internal/audit"
 	"backoffice/internal/quotes"
+	"backoffice/internal/tokens"
 )
 
 // Deps are what the CASCO pages are built from.
@@ -40,15 +41,19 @@ type Deps struct {
 	// Audit records the conversions, with the partner account as the
 	// actor (default: in this process).
 	Audit audit.Log
+	// Tokens is the store shared by every instance (the one the form
+	// tokens use): CascoApi token renewals go through it, so that two
+	// instances never spend one refresh token twice. Nil: renewals are
+	// shared within this process only.
+	Tokens tokens.Store
 }
 
 // Handlers are the CASCO partner pages.
 type Handlers struct {
-	core     *handlers.Core
-	casco    *cascoapi.Client
-	quotes   quotes.Store
-	audit    audit.Log
-	partners partners
+	core   *handlers.Core
+	casco  *cascoapi.Client
+	quotes quotes.Store
+	audit  audit.Log
 
 	// Auth serves the partner sign-in form.
 	Auth *Auth
@@ -77,6 +82,9 @@ func New(core *handlers.Core, d Deps) *Handlers {
 	}
 	if d.Audit == nil {
 		d.Audit = audit.NewMemory()
+	}
+	if d.Casco != nil && d.Tokens != nil {
+		d.Casco.ShareRenewals(sharedRenewals{store: d.Tokens, sessions: core.Sessions})
 	}
 	h := &Handlers{core: core, casco: d.Casco, quotes: d.Quotes, audit: d.Audit}
 	h.Auth = &Auth{h: h}

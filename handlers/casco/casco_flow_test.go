@@ -145,10 +145,22 @@ func quoteUpTo(t *testing.T, b *webtest.Browser) string {
 	return id
 }
 
+// offersForm is the form that asks for offers, as the offers page
+// carries it (its one-time token).
+func offersForm(t *testing.T, b *webtest.Browser, id string) url.Values {
+	t.Helper()
+	p := b.Page(t, stepPath(id, "offers"), http.StatusOK)
+	token := p.Doc.Find(`[data-testid="offers-form"] input[name="token"]`).AttrOr("value", "")
+	if token == "" {
+		t.Fatal("the offers form has no token")
+	}
+	return url.Values{"token": {token}}
+}
+
 // askOffers asks for offers and returns the offers page.
 func askOffers(t *testing.T, b *webtest.Browser, id string) webtest.Response {
 	t.Helper()
-	r := b.Post(stepPath(id, "offers"), url.Values{})
+	r := b.Post(stepPath(id, "offers"), offersForm(t, b, id))
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != stepPath(id, "offers") {
 		t.Fatalf("asking for offers = %d to %q\n%.800s", r.Status, r.Header.Get("Location"), r.Body)
 	}
@@ -465,8 +477,9 @@ func TestCascoSignInAgainMidFlow(t *testing.T) {
 	saveStep(t, b, id, "vehicle", vehicleForm, "owner")
 	saveStep(t, b, id, "owner", ownerForm, "cover")
 	saveStep(t, b, id, "cover", coverForm, "offers")
+	form := offersForm(t, b, id)
 	time.Sleep(1300 * time.Millisecond)
-	r := b.Post(stepPath(id, "offers"), url.Values{})
+	r := b.Post(stepPath(id, "offers"), form)
 	want := "/signin?tab=casco&next=" + url.QueryEscape(stepPath(id, "offers"))
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != want {
 		t.Fatalf("offers with a dead session = %d to %q, want %q", r.Status, r.Header.Get("Location"), want)

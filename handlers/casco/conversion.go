@@ -30,10 +30,6 @@ type Conversions struct {
 	locks keyedLocks
 }
 
-// convertForm is the kind of the policy form's one-time token, whose
-// state is a conversion.
-const convertForm = "convert"
-
 // conversion is what a policy form's token stands for: the offer of the
 // draft it was opened for.
 type conversion struct {
@@ -74,9 +70,6 @@ func paymentFieldFor(upstream string) string {
 	}
 	return ""
 }
-
-// partnerOwner ties a form to the partner account that opened it.
-func partnerOwner(account string) string { return "casco:" + account }
 
 // offerDetails is an offer as the upstream sent it.
 func offerDetails(o quotes.Offer) cascoapi.Offer {
@@ -144,7 +137,8 @@ func (c *Conversions) Form(w http.ResponseWriter, r *http.Request) error {
 
 // openForm opens a one-time form for converting off.
 func (c *Conversions) openForm(ctx context.Context, q *quotes.Quote, off quotes.Offer) (string, error) {
-	return handlers.OpenForm(ctx, c.h.core.Tokens, partnerOwner(q.Account), convertForm, conversion{DraftID: q.Draft.ID, OfferID: off.OfferID})
+	return handlers.OpenForm(ctx, c.h.core.Forms, c.h.formOwner(ctx, q.Account), handlers.FormConvert, q.Draft.ID+"/"+off.OfferID,
+		conversion{DraftID: q.Draft.ID, OfferID: off.OfferID})
 }
 
 // Convert handles POST /casco/drafts/{id}/policy: the payment is checked
@@ -177,7 +171,7 @@ func (c *Conversions) Convert(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := readPayment(r)
 	token := r.PostForm.Get("token")
-	opened, ok, err := handlers.LoadForm[conversion](ctx, c.h.core.Tokens, token, partnerOwner(q.Account), convertForm)
+	opened, ok, err := handlers.LoadForm[conversion](ctx, c.h.core.Forms, token, c.h.formOwner(ctx, q.Account), handlers.FormConvert)
 	if err != nil {
 		return err
 	}
@@ -189,9 +183,9 @@ func (c *Conversions) Convert(w http.ResponseWriter, r *http.Request) error {
 		v.Errors = errs
 		return handlers.Render(w, r, http.StatusUnprocessableEntity, cascoviews.PolicyPage(v))
 	}
-	err = c.h.core.SendOnce(w, r, token, func(w http.ResponseWriter, r *http.Request) error {
-		return c.issue(w, r, q, off, in)
-	})
+	send := func(w http.ResponseWriter, r *http.Request) error { return c.issue(w, r, q, off, in) }
+	unknown := func(w http.ResponseWriter, r *http.Request) error { return c.unknown(w, r, q, off, in, "") }
+	err = c.h.core.SendOnce(w, r, token, handlers.FormConvert, send, unknown)
 	if errors.Is(err, handlers.ErrFormExpired) {
 		// It expired while being checked: as if it had before.
 		return c.expiredForm(w, r, q, off, in)
@@ -229,7 +223,7 @@ func (c *Conversions) issue(w http.ResponseWriter, r *http.Request, q *quotes.Qu
 	}
 	s, err := c.h.partnerCasco(ctx)
 	if err != nil {
-		return c.expired(w, r, err, formURL)
+		return c.h.toPartnerSignIn(w, r, err, formURL)
 	}
 	up := offerDetails(off)
 	offerID, _ := strconv.ParseInt(off.OfferID, 10, 64)
@@ -244,13 +238,13 @@ func (c *Conversions) issue(w http.ResponseWriter, r *http.Request, q *quotes.Qu
 		entry.Outcome, entry.UpstreamStatus, entry.UpstreamRequestID = audit.OutcomeCompleted, http.StatusOK, issued.RequestID
 		entry.Message = strings.TrimSpace(p.Series + " " + strconv.FormatInt(p.Number, 10))
 		entry.Actor = q.Account
-		handlers.RecordAction(ctx, c.h.audit, c.h.core.Log, entry, nil)
+		c.h.core.RecordAction(ctx, c.h.audit, entry, nil)
 		return c.record(w, r, q, off, p)
 	}
 	entry.Actor = q.Account
-	handlers.RecordAction(ctx, c.h.audit, c.h.core.Log, entry, err)
+	c.h.core.RecordAction(ctx, c.h.audit, entry, err)
 	if errors.Is(err, cascoapi.ErrSessionExpired) {
-		return c.expired(w, r, err, formURL)
+		return c.h.toPartnerSignIn(w, r, err, formURL)
 	}
 	// The form stays, with a new token: this one has its answer.
 	token, terr := c.openForm(ctx, q, off)
@@ -268,18 +262,53 @@ func (c *Conversions) issue(w http.ResponseWriter, r *http.Request, q *quotes.Qu
 		}
 		return handlers.Render(w, r, http.StatusUnprocessableEntity, cascoviews.PolicyPage(v))
 	case errors.Is(err, cascoapi.ErrProvider):
+		// "Policy already issued for this offer": when this dashboard
+		// recorded that policy (another tab, another instance, a first
+		// submission whose answer the browser never got), it is the
+		// answer, series, number and PDF included.
+		if issued, ok, ierr := c.recordedPolicy(ctx, q, off); ierr == nil && ok {
+			c.h.core.Log.InfoContext(ctx, "offer already converted here; showing the recorded policy", "draft", q.Draft.ID, "offer", off.OfferID, "number", issued.Number)
+			return c.settled(w, r, q)
+		}
 		v.Alert = i18n.T(ctx, "casco.policy.provider_refused", "Message", handlers.UpstreamMessage(err))
 		return handlers.Render(w, r, http.StatusUnprocessableEntity, cascoviews.PolicyPage(v))
 	case errors.Is(err, apiclient.ErrNotFound):
 		v.Alert = i18n.T(ctx, "casco.policy.offer_unknown")
 		return handlers.Render(w, r, http.StatusConflict, cascoviews.PolicyPage(v))
-	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse):
-		// Nobody knows whether the insurer issued it: say so; sending
-		// again cannot make a second policy (the offer converts once).
-		v.Alert, v.AlertTone = i18n.T(ctx, "casco.policy.unknown"), layout.ToneWarning
-		return handlers.Render(w, r, http.StatusBadGateway, cascoviews.PolicyPage(v))
 	}
-	return err
+	// No usable answer (a timeout, a 5xx, garbage): nobody knows whether
+	// the insurer issued it.
+	return c.unknown(w, r, q, off, in, v.AlertRequestID)
+}
+
+// unknown answers a conversion whose outcome nobody knows (no usable
+// answer came, or the form's first submission is still out or was lost
+// with its instance): the form again, on a new token, saying so. Sending
+// again cannot make a second policy: the offer converts once upstream,
+// and "already issued" finds the policy recorded here.
+func (c *Conversions) unknown(w http.ResponseWriter, r *http.Request, q *quotes.Quote, off quotes.Offer, in paymentInput, requestID string) error {
+	ctx := r.Context()
+	token, err := c.openForm(ctx, q, off)
+	if err != nil {
+		return err
+	}
+	v := c.formView(r, q, off, in, token)
+	(&alert{text: i18n.T(ctx, "casco.policy.unknown"), tone: layout.ToneWarning, requestID: requestID}).on(&v.StepPage)
+	return handlers.Render(w, r, http.StatusBadGateway, cascoviews.PolicyPage(v))
+}
+
+// recordedPolicy is the policy this dashboard recorded for off, if any.
+func (c *Conversions) recordedPolicy(ctx context.Context, q *quotes.Quote, off quotes.Offer) (quotes.Policy, bool, error) {
+	done, err := c.h.quotes.Policies(ctx, q.Account, q.Draft.ID)
+	if err != nil {
+		return quotes.Policy{}, false, err
+	}
+	for _, p := range done {
+		if p.OfferID == off.OfferID {
+			return p, true, nil
+		}
+	}
+	return quotes.Policy{}, false, nil
 }
 
 // record keeps the issued policy (the first one, should another request
@@ -304,22 +333,17 @@ func (c *Conversions) record(w http.ResponseWriter, r *http.Request, q *quotes.Q
 			"offer", off.OfferID, "series", p.Series, "number", p.Number)
 		return err
 	}
-	if err := quotes.Settle(ctx, c.h.quotes, q); err != nil {
+	return c.settled(w, r, q)
+}
+
+// settled marks the quote done with its recorded policy and shows it.
+func (c *Conversions) settled(w http.ResponseWriter, r *http.Request, q *quotes.Quote) error {
+	if err := quotes.Settle(r.Context(), c.h.quotes, q); err != nil {
 		// The policy is recorded; the history shows the step next time.
-		log.WarnContext(ctx, "marking a CASCO draft done failed", "err", err, "draft", q.Draft.ID)
+		c.h.core.Log.WarnContext(r.Context(), "marking a CASCO draft done failed", "err", err, "draft", q.Draft.ID)
 	}
 	handlers.Redirect(w, r, paths.DraftStep(q.Draft.ID, quotes.StepPolicy))
 	return nil
-}
-
-// expired answers an ended partner session met inside a recorded
-// reply: back to the partner sign-in, then to the form.
-func (c *Conversions) expired(w http.ResponseWriter, r *http.Request, err error, next string) error {
-	if !errors.Is(err, cascoapi.ErrSessionExpired) {
-		return err
-	}
-	c.h.core.Sessions.SignOutCasco(r.Context())
-	return partnerSignInTo(w, r, next)
 }
 
 // formView builds the payment form of off.

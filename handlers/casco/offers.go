@@ -18,6 +18,7 @@ import (
 	"backoffice/internal/paths"
 	"backoffice/internal/quotes"
 	cascoviews "backoffice/views/casco"
+	"backoffice/views/layout"
 )
 
 // Offers serves step 4 of a quote: asking the chosen insurers at once,
@@ -40,13 +41,24 @@ func (o *Offers) List(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || q == nil {
 		return err
 	}
-	return handlers.Render(w, r, http.StatusOK, cascoviews.OffersPage(o.view(r, q)))
+	v, err := o.view(r, q)
+	if err != nil {
+		return err
+	}
+	return handlers.Render(w, r, http.StatusOK, cascoviews.OffersPage(v))
+}
+
+// offersState is what an offers form's token stands for: asking for the
+// offers of this draft as it is.
+type offersState struct {
+	DraftID string `json:"draft_id"`
 }
 
 // Ask handles POST /casco/drafts/{id}/offers: every chosen insurer is
 // asked at once; their offers, and the failures of those that made
 // none, replace the previous ones. Messages about the input go back to
-// the step and field they are about.
+// the step and field they are about. A form asks once, however often it
+// is sent: the insurers are not asked again by a double click.
 func (o *Offers) Ask(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q, err := o.h.openStep(w, r, quotes.StepOffers)
@@ -56,24 +68,61 @@ func (o *Offers) Ask(w http.ResponseWriter, r *http.Request) error {
 	if err := handlers.ParseForm(w, r); err != nil {
 		return err
 	}
-	self := paths.DraftStep(q.Draft.ID, quotes.StepOffers)
 	if q.Locked() {
-		v := o.view(r, q)
+		v, err := o.view(r, q)
+		if err != nil {
+			return err
+		}
 		lockedAlert(ctx).on(&v.StepPage)
 		return handlers.Render(w, r, http.StatusConflict, cascoviews.OffersPage(v))
 	}
+	token := r.PostForm.Get("token")
+	st, ok, err := handlers.LoadForm[offersState](ctx, o.h.core.Forms, token, o.h.formOwner(ctx, q.Account), handlers.FormOffers)
+	if err != nil {
+		return err
+	}
+	if !ok || st.DraftID != q.Draft.ID {
+		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
+	}
+	send := func(w http.ResponseWriter, r *http.Request) error { return o.ask(w, r, q) }
+	pending := func(w http.ResponseWriter, r *http.Request) error {
+		return o.stale(w, r, q, "casco.offers.pending", http.StatusAccepted)
+	}
+	err = o.h.core.SendOnce(w, r, token, handlers.FormOffers, send, pending)
+	if errors.Is(err, handlers.ErrFormExpired) {
+		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
+	}
+	return err
+}
+
+// stale shows the offers as stored, on a fresh form, with a warning
+// (key): the form had expired, or its first submission is still asking.
+func (o *Offers) stale(w http.ResponseWriter, r *http.Request, q *quotes.Quote, key string, status int) error {
+	v, err := o.view(r, q)
+	if err != nil {
+		return err
+	}
+	(&alert{text: i18n.T(r.Context(), key), tone: layout.ToneWarning}).on(&v.StepPage)
+	return handlers.Render(w, r, status, cascoviews.OffersPage(v))
+}
+
+// ask asks the insurers, keeps their answers and says where to go: the
+// one upstream exchange of an offers form, detached from the browser.
+func (o *Offers) ask(w http.ResponseWriter, r *http.Request, q *quotes.Quote) error {
+	ctx := r.Context()
+	self := paths.DraftStep(q.Draft.ID, quotes.StepOffers)
 	reqs, err := quoteRequests(q)
 	if err != nil {
 		return err
 	}
 	s, err := o.h.partnerCasco(ctx)
 	if err != nil {
-		return backTo(err, self)
+		return o.h.toPartnerSignIn(w, r, err, self)
 	}
 	results := s.QuoteAll(ctx, reqs)
 	for _, res := range results {
 		if errors.Is(res.Err, cascoapi.ErrSessionExpired) {
-			return backTo(res.Err, self)
+			return o.h.toPartnerSignIn(w, r, res.Err, self)
 		}
 	}
 
@@ -276,12 +325,22 @@ func installmentLines(ctx context.Context, f *format.Formatter, list []cascoapi.
 }
 
 // view builds step 4 from the stored offers.
-func (o *Offers) view(r *http.Request, q *quotes.Quote) cascoviews.OffersView {
+func (o *Offers) view(r *http.Request, q *quotes.Quote) (cascoviews.OffersView, error) {
 	ctx := r.Context()
 	f := format.New(i18n.Lang(ctx))
 	v := cascoviews.OffersView{
 		StepPage: o.h.stepPage(r, q, quotes.StepOffers, paths.DraftStep(q.Draft.ID, quotes.StepOffers)),
 		Asked:    len(q.Offers) > 0,
+	}
+	if !q.Locked() {
+		// One form per draft version: a double click, or the page in two
+		// tabs, asks the insurers once.
+		token, err := handlers.OpenForm(ctx, o.h.core.Forms, o.h.formOwner(ctx, q.Account), handlers.FormOffers,
+			q.Draft.ID+"@"+strconv.Itoa(q.Draft.Version), offersState{DraftID: q.Draft.ID})
+		if err != nil {
+			return v, err
+		}
+		v.Token = token
 	}
 	providers := make([]string, len(q.Cover.Providers))
 	for i, p := range q.Cover.Providers {
@@ -298,7 +357,7 @@ func (o *Offers) view(r *http.Request, q *quotes.Quote) cascoviews.OffersView {
 	sort.SliceStable(v.Columns, func(i, j int) bool {
 		return slices.Index(cascoProviders, v.Columns[i].Provider) < slices.Index(cascoProviders, v.Columns[j].Provider)
 	})
-	return v
+	return v, nil
 }
 
 // offerColumn is one stored offer, or one insurer's failure, in the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"backoffice/apiclient"
@@ -12,46 +11,19 @@ import (
 	"backoffice/handlers"
 	"backoffice/internal/i18n"
 	"backoffice/internal/paths"
-	"backoffice/internal/session"
 )
 
-// partners keeps, per CascoApi account, the newest tokens this process
-// has seen. The session store keeps them too, but two requests of one
-// session each save the whole session; when one of them renewed the
-// tokens (which rotates the refresh token) the other could put the old
-// pair back. The newer pair wins on every read.
-type partners struct {
-	mu     sync.Mutex
-	latest map[string]session.CascoLogin // account → newest tokens
-}
-
-func (p *partners) freshest(l session.CascoLogin) session.CascoLogin {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if cur, ok := p.latest[l.Account]; ok && cur.Expires.After(l.Expires) && cur.SignedInAt.Equal(l.SignedInAt) {
-		return cur
-	}
-	return l
-}
-
-func (p *partners) remember(l session.CascoLogin) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.latest == nil {
-		p.latest = map[string]session.CascoLogin{}
-	}
-	p.latest[l.Account] = l
-}
-
 // cascoSession resumes the partner's CascoApi session for this request.
-// Renewed tokens go back into the session store (and the process's
-// newest-pair record) as soon as the client renews them.
+// Renewed tokens go back into the session as soon as the client renews
+// them. Two requests of one session each save the whole session, so the
+// older pair may come back; the client then adopts the renewal of its
+// spent refresh token (kept by this process, and by the shared token
+// store for every instance) instead of spending it again.
 func (h *Handlers) cascoSession(ctx context.Context) (*cascoapi.Session, error) {
 	l, ok := h.core.Sessions.Casco(ctx)
 	if !ok || h.casco == nil {
 		return nil, cascoapi.ErrSessionExpired
 	}
-	l = h.partners.freshest(l)
 	s, err := h.casco.Resume(cascoapi.Tokens{Token: l.AccessToken, RefreshToken: l.RefreshToken, ExpiresAt: l.Expires})
 	if err != nil {
 		return nil, err
@@ -59,7 +31,6 @@ func (h *Handlers) cascoSession(ctx context.Context) (*cascoapi.Session, error) 
 	s.OnRenew(func(t cascoapi.Tokens) {
 		renewed := l
 		renewed.AccessToken, renewed.RefreshToken, renewed.Expires = t.Token, t.RefreshToken, t.ExpiresAt
-		h.partners.remember(renewed)
 		if err := h.core.Sessions.UpdateCasco(ctx, renewed); err != nil {
 			h.core.Log.ErrorContext(ctx, "keeping renewed partner tokens failed", "err", err)
 		}
@@ -81,6 +52,12 @@ func (h *Handlers) partnerCasco(ctx context.Context) (*cascoapi.Session, error) 
 	}
 	_ = s.SetLanguage(lang)
 	return s, nil
+}
+
+// formOwner ties a form to the session and partner account that opened
+// it.
+func (h *Handlers) formOwner(ctx context.Context, account string) string {
+	return h.core.FormOwner(ctx, "casco:"+account)
 }
 
 // partnerAccount is the signed-in CascoApi account.
@@ -141,6 +118,17 @@ type expiredAt struct {
 
 func (e *expiredAt) Error() string { return e.err.Error() }
 func (e *expiredAt) Unwrap() error { return e.err }
+
+// toPartnerSignIn answers an ended partner session met where the guard
+// cannot see it (inside a form's kept answer): signed out of the
+// CascoApi, back to the partner sign-in, then to next.
+func (h *Handlers) toPartnerSignIn(w http.ResponseWriter, r *http.Request, err error, next string) error {
+	if !errors.Is(err, cascoapi.ErrSessionExpired) {
+		return err
+	}
+	h.core.Sessions.SignOutCasco(r.Context())
+	return partnerSignInTo(w, r, next)
+}
 
 // backTo marks err, when it is an ended partner session, with the page
 // to come back to after signing in again.

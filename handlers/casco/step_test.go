@@ -334,7 +334,7 @@ func TestCascoUpstreamFieldMessages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
 			srv.Upstream.Sandbox.SetFaults(sandbox.Faults{CascoValidationField: tt.field})
-			r := b.Post(stepPath(id, "offers"), url.Values{})
+			r := b.Post(stepPath(id, "offers"), offersForm(t, b, id))
 			if r.Status != http.StatusSeeOther || r.Header.Get("Location") != stepPath(id, tt.step) {
 				t.Fatalf("offers = %d to %q, want the %s step", r.Status, r.Header.Get("Location"), tt.step)
 			}

@@ -24,9 +24,6 @@ type Cancel struct {
 	h *Handlers
 }
 
-// formCancel is the kind of a cancel form's one-time token.
-const formCancel = "cancel"
-
 // cancelState is what a cancel form's token keeps: the policy as its user
 // saw it when the form was opened. That version, not a later one, is what
 // the request names in If-Match, and what a 412 is compared with.
@@ -120,7 +117,9 @@ func (c *Cancel) Form(w http.ResponseWriter, r *http.Request) error {
 
 // open mints the one-time token of a cancel form for pol.
 func (c *Cancel) open(ctx context.Context, pol *kaskoapi.Policy) (string, error) {
-	return handlers.OpenForm(ctx, c.h.core.Tokens, ownerOf(currentUser(ctx)), formCancel, cancelState{Policy: *pol})
+	// One open form per policy version: reopening it (a reload, a second
+	// tab) keeps its token, so both tabs share one answer.
+	return handlers.OpenForm(ctx, c.h.core.Forms, c.h.formOwner(ctx), handlers.FormCancel, pol.ID+"@"+pol.VersionID, cancelState{Policy: *pol})
 }
 
 // Submit handles POST /policies/{id}/cancel: step "review" checks the
@@ -137,7 +136,7 @@ func (c *Cancel) Submit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	token := r.PostForm.Get("token")
-	st, ok, err := handlers.LoadForm[cancelState](ctx, c.h.core.Tokens, token, ownerOf(user), formCancel)
+	st, ok, err := handlers.LoadForm[cancelState](ctx, c.h.core.Forms, token, c.h.formOwner(ctx), handlers.FormCancel)
 	if err != nil {
 		return err
 	}
@@ -172,9 +171,25 @@ func (c *Cancel) Submit(w http.ResponseWriter, r *http.Request) error {
 		v.ConfirmError = i18n.T(ctx, "cancel.error.confirm", "ID", pol.InsurerPolicyID)
 		return c.renderPanel(w, r, http.StatusUnprocessableEntity, v)
 	}
-	return c.h.core.SendOnce(w, r, token, func(w http.ResponseWriter, r *http.Request) error {
-		return c.send(w, r, pol, in, v)
-	})
+	send := func(w http.ResponseWriter, r *http.Request) error { return c.send(w, r, pol, in, v) }
+	unknown := func(w http.ResponseWriter, r *http.Request) error { return c.unknown(w, r, v, pol, "") }
+	err = c.h.core.SendOnce(w, r, token, handlers.FormCancel, send, unknown)
+	if errors.Is(err, handlers.ErrFormExpired) {
+		return &handlers.Error{Status: http.StatusConflict, MessageKey: "cancel.error.stale_form"}
+	}
+	return err
+}
+
+// unknown answers a cancellation whose outcome nobody knows (no usable
+// answer came, or the first submission of the form is still out or was
+// lost with its instance): the panel checks the policy instead of
+// inviting a blind second try.
+func (c *Cancel) unknown(w http.ResponseWriter, r *http.Request, v policies.CancelView, pol *kaskoapi.Policy, requestID string) error {
+	v.Mode = policies.CancelWatch
+	v.Message = i18n.T(r.Context(), "cancel.unknown")
+	v.AlertRequestID = requestID
+	v.PollURL = paths.CancelWatch(pol.ID)
+	return c.renderPanel(w, r, http.StatusBadGateway, v)
 }
 
 // send makes the one upstream request of a cancel form and answers with
@@ -238,16 +253,10 @@ func (c *Cancel) send(w http.ResponseWriter, r *http.Request, pol *kaskoapi.Poli
 		return c.unprocessable(w, r, pol, requestID)
 	case errors.Is(err, apiclient.ErrNotFound):
 		return err
-	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse):
-		// Nobody knows whether the upstream acted: check the policy
-		// instead of inviting a blind second try.
-		v.Mode = policies.CancelWatch
-		v.Message = i18n.T(ctx, "cancel.unknown")
-		v.AlertRequestID = requestID
-		v.PollURL = paths.CancelWatch(pol.ID)
-		return c.renderPanel(w, r, http.StatusBadGateway, v)
 	default:
-		return err
+		// No usable answer (a timeout, a 5xx, garbage): nobody knows
+		// whether the upstream acted.
+		return c.unknown(w, r, v, pol, requestID)
 	}
 }
 

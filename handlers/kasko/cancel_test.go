@@ -443,10 +443,18 @@ func TestCancelTwoTabsSeeTheChange(t *testing.T) {
 	srv := newCancelServer(t, sandbox.Options{})
 	b := srv.SignedIn(t, sandbox.KeyASecretTest)
 	first := openCancelForm(t, b, fixturePath)
-	second := openCancelForm(t, b, fixturePath)
+	// Two tabs of one session share the open form: the second tab's
+	// submission is the same one.
+	if again := openCancelForm(t, b, fixturePath); again != first {
+		t.Errorf("a second tab opened token %q, want the open form's %q", again, first)
+	}
+	// A colleague's session (the same key, elsewhere) has a form of its
+	// own, opened on the version before the change.
+	colleague := srv.SignedIn(t, sandbox.KeyASecretTest)
+	second := openCancelForm(t, colleague, fixturePath)
 	r := b.Post(cancelPath, cancelForm(first, "confirm"))
 	b.Get(r.Header.Get("Location")) // completes
-	stale := b.Post(cancelPath, cancelForm(second, "confirm"))
+	stale := colleague.Post(cancelPath, cancelForm(second, "confirm"))
 	if stale.Status != http.StatusPreconditionFailed {
 		t.Fatalf("second tab = %d, want 412\n%.500s", stale.Status, stale.Body)
 	}

@@ -46,9 +46,6 @@ type Push struct {
 	h *Handlers
 }
 
-// formPush is the kind of a new-policy form's one-time token.
-const formPush = "push"
-
 // pushState is what a new-policy form's token keeps: nothing until the
 // form is sent, then the attempt, to look for its policy when the outcome
 // is unknown.
@@ -103,7 +100,9 @@ func (p *Push) Form(w http.ResponseWriter, r *http.Request) error {
 
 // open mints the one-time token of a new-policy form.
 func (p *Push) open(ctx context.Context) (string, error) {
-	return handlers.OpenForm(ctx, p.h.core.Tokens, ownerOf(currentUser(ctx)), formPush, pushState{})
+	// A new-policy form acts on nothing yet: one open form per session,
+	// reopened by every visit until it is sent.
+	return handlers.OpenForm(ctx, p.h.core.Forms, p.h.formOwner(ctx), handlers.FormPush, "", pushState{})
 }
 
 // Submit handles POST /policies/new: add a metadata row, or check the
@@ -121,7 +120,7 @@ func (p *Push) Submit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	token := r.PostForm.Get("token")
-	_, ok, err := handlers.LoadForm[pushState](ctx, p.h.core.Tokens, token, ownerOf(user), formPush)
+	_, ok, err := handlers.LoadForm[pushState](ctx, p.h.core.Forms, token, p.h.formOwner(ctx), handlers.FormPush)
 	if err != nil {
 		return err
 	}
@@ -138,9 +137,27 @@ func (p *Push) Submit(w http.ResponseWriter, r *http.Request) error {
 	if errs := p.validate(ctx, in); len(errs) > 0 {
 		return p.render(w, r, http.StatusUnprocessableEntity, p.view(r, token, in, errs))
 	}
-	return p.h.core.SendOnce(w, r, token, func(w http.ResponseWriter, r *http.Request) error {
-		return p.send(w, r, token, in)
-	})
+	send := func(w http.ResponseWriter, r *http.Request) error { return p.send(w, r, token, in) }
+	unknown := func(w http.ResponseWriter, r *http.Request) error { return p.unknown(w, r, token, "") }
+	err = p.h.core.SendOnce(w, r, token, handlers.FormPush, send, unknown)
+	if errors.Is(err, handlers.ErrFormExpired) {
+		return &handlers.Error{Status: http.StatusConflict, MessageKey: "push.error.stale_form"}
+	}
+	return err
+}
+
+// unknown answers a push whose outcome nobody knows (no usable answer
+// came, or the form's first submission is still out or was lost with
+// its instance): the policy may exist, so the page looks for it before
+// anyone sends the form again.
+func (p *Push) unknown(w http.ResponseWriter, r *http.Request, token, requestID string) error {
+	res := policies.PushResultView{
+		Meta:      p.h.core.Meta(r, i18n.T(r.Context(), "push.unknown.title")),
+		Mode:      policies.PushUnknown,
+		RequestID: requestID,
+		CheckURL:  paths.PushCheck(token),
+	}
+	return p.renderResult(w, r, http.StatusBadGateway, res)
 }
 
 func readPushInput(r *http.Request) pushInput {
@@ -237,7 +254,7 @@ func (p *Push) send(w http.ResponseWriter, r *http.Request, token string, in pus
 	user := currentUser(ctx)
 	// Kept before the request: if no answer comes, Check looks for the
 	// policy this attempt may have made.
-	if err := handlers.UpdateForm(ctx, p.h.core.Tokens, token, pushState{Attempt: &pushAttempt{Input: in, Sent: time.Now()}}); err != nil {
+	if err := handlers.UpdateForm(ctx, p.h.core.Forms, token, pushState{Attempt: &pushAttempt{Input: in, Sent: time.Now()}}); err != nil {
 		return err
 	}
 	req := pushapi.CreateRequest{
@@ -295,17 +312,10 @@ func (p *Push) send(w http.ResponseWriter, r *http.Request, token string, in pus
 			return err
 		}
 		return p.render(w, r, http.StatusBadGateway, v)
-	case errors.Is(err, apiclient.ErrUnavailable), errors.Is(err, apiclient.ErrInvalidResponse):
-		// The policy may exist: look for it before anyone sends it again.
-		res := policies.PushResultView{
-			Meta:      p.h.core.Meta(r, i18n.T(ctx, "push.unknown.title")),
-			Mode:      policies.PushUnknown,
-			RequestID: requestID,
-			CheckURL:  paths.PushCheck(token),
-		}
-		return p.renderResult(w, r, http.StatusBadGateway, res)
 	default:
-		return err
+		// No usable answer (a timeout, a 5xx, garbage): the policy may
+		// exist.
+		return p.unknown(w, r, token, requestID)
 	}
 }
 
@@ -348,7 +358,7 @@ func (p *Push) Result(w http.ResponseWriter, r *http.Request) error {
 // email and VIN, created since the attempt).
 func (p *Push) Check(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	st, ok, err := handlers.LoadForm[pushState](ctx, p.h.core.Tokens, r.URL.Query().Get("token"), ownerOf(currentUser(ctx)), formPush)
+	st, ok, err := handlers.LoadForm[pushState](ctx, p.h.core.Forms, r.URL.Query().Get("token"), p.h.formOwner(ctx), handlers.FormPush)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ func (h *Handlers) record(ctx context.Context, e audit.Entry, err error) {
 	user := currentUser(ctx)
 	badge := user.Badge()
 	e.Actor, e.ActorName, e.Mode = badge.MaskedKey, user.DisplayName, string(badge.Mode)
-	handlers.RecordAction(ctx, h.audit, h.core.Log, e, err)
+	h.core.RecordAction(ctx, h.audit, e, err)
 	user.pending = nil // the entry may start or end an operation
 }
 

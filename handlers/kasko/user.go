@@ -2,8 +2,6 @@ package kasko
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"strings"
 
@@ -59,10 +57,9 @@ func (h *Handlers) api(ctx context.Context) PolicyAPI {
 	return h.kasko(currentUser(ctx).Key)
 }
 
-// ownerOf ties a form to the key that opened it without keeping the key.
-func ownerOf(u *User) string {
-	sum := sha256.Sum256([]byte(u.Key))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// formOwner ties a form to the session and key that opened it.
+func (h *Handlers) formOwner(ctx context.Context) string {
+	return h.core.FormOwner(ctx, currentUser(ctx).Key)
 }
 
 // SignedIn guards fn: without a KASKO login the browser goes to the

@@ -851,12 +851,19 @@ func TestOpenRefuses(t *testing.T) {
 func TestSQLiteFileIsPrivate(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sub", "audit.db")
-	mustOpen(t, audit.Config{Path: path})
-	fi, err := os.Stat(path)
-	if err != nil {
+	log := mustOpen(t, audit.Config{Path: path})
+	// A write makes the -wal and -shm files, which hold the same entries
+	// until a checkpoint.
+	if _, err := log.Append(context.Background(), audit.Entry{Action: audit.ActionCancel, Actor: "sk_test_…abcd", PolicyID: "tpol_1", Outcome: audit.OutcomeAccepted}); err != nil {
 		t.Fatal(err)
 	}
-	if mode := fi.Mode().Perm(); mode != 0o600 {
-		t.Errorf("mode = %v, want 0600", mode)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode = %v, want 0600", filepath.Base(p), mode)
+		}
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -59,6 +61,20 @@ type Config struct {
 	// log in PostgreSQL, shared by several instances; empty = a SQLite
 	// file in DataDir.
 	AuditDatabaseURL string
+	// MetricsAddr (METRICS_ADDR, host:port) is where Prometheus metrics
+	// are served at /metrics, on a listener of their own so that the
+	// dashboard's port never exposes them; empty (the default) = no
+	// metrics. They tell traffic, routes and upstream failures apart, so
+	// the host must be a loopback address (127.0.0.1, [::1], localhost)
+	// unless METRICS_PUBLIC=true says a scraper on another machine
+	// reaches it over a network the operator trusts.
+	MetricsAddr string
+	// ShutdownDelay (SHUTDOWN_DELAY) is how long an instance told to stop
+	// keeps serving with /readyz already answering 503, so that a load
+	// balancer's health check takes it out of rotation before its
+	// listener closes: the check interval times the failures it needs.
+	// 0 stops at once.
+	ShutdownDelay time.Duration
 }
 
 // Sandbox reports whether no upstream is configured, in which case the
@@ -73,6 +89,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Addr:            or(getenv("ADDR"), "127.0.0.1:8080"),
 		DataDir:         or(getenv("DATA_DIR"), "./var"),
 		UpstreamTimeout: 10 * time.Second,
+		ShutdownDelay:   time.Second,
 		LogFormat:       or(strings.ToLower(getenv("LOG_FORMAT")), "text"),
 
 		SessionStore:       or(strings.ToLower(getenv("SESSION_STORE")), "sqlite"),
@@ -82,6 +99,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SessionSecret:      getenv("SESSION_SECRET"),
 
 		AuditDatabaseURL: strings.TrimSpace(getenv("AUDIT_DATABASE_URL")),
+		MetricsAddr:      strings.TrimSpace(getenv("METRICS_ADDR")),
 	}
 	var problems []string
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -123,6 +141,14 @@ func Load(getenv func(string) string) (Config, error) {
 			continue
 		}
 		*d.dst = parsed
+	}
+	if v := getenv("SHUTDOWN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			problems = append(problems, fmt.Sprintf("SHUTDOWN_DELAY %q: want a duration from 0s to 1m", v))
+		} else {
+			c.ShutdownDelay = d
+		}
 	}
 	c.KaskoSortFields = []string{"created_at"}
 	if v := getenv("KASKO_SORT_FIELDS"); v != "" {
@@ -182,6 +208,9 @@ func Load(getenv func(string) string) (Config, error) {
 			problems = append(problems, "AUDIT_DATABASE_URL: "+err.Error())
 		}
 	}
+	if problem := checkMetricsAddr(c.MetricsAddr, getenv("METRICS_PUBLIC"), c.Addr); problem != "" {
+		problems = append(problems, problem)
+	}
 	switch v := strings.ToLower(getenv("COOKIE_SECURE")); v {
 	case "", "false", "0":
 	case "true", "1":
@@ -201,6 +230,48 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// checkMetricsAddr returns what is wrong with METRICS_ADDR v and
+// METRICS_PUBLIC public ("" when nothing is).
+func checkMetricsAddr(v, public, addr string) string {
+	var open bool
+	switch p := strings.ToLower(public); p {
+	case "", "false", "0":
+	case "true", "1":
+		open = true
+	default:
+		return fmt.Sprintf("METRICS_PUBLIC %q: want true or false", public)
+	}
+	if v == "" {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Sprintf("METRICS_ADDR %q: want host:port, such as 127.0.0.1:9090", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("METRICS_ADDR %q: the port must be a number from 0 to 65535", v)
+	}
+	if v == addr && port != "0" {
+		return fmt.Sprintf("METRICS_ADDR %q: must differ from ADDR, the metrics have a listener of their own", v)
+	}
+	if !open && !isLoopback(host) {
+		return fmt.Sprintf("METRICS_ADDR %q: metrics show traffic and upstream failures, so they listen on a loopback address "+
+			"(127.0.0.1:%s, [::1]:%s or localhost:%s) unless METRICS_PUBLIC=true", v, port, port, port)
+	}
+	return ""
+}
+
+// isLoopback reports whether host names this machine only. Names other
+// than localhost are not resolved: what they resolve to can change after
+// the check.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func checkBaseURL(v string) error {

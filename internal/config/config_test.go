@@ -21,7 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./var" || c.UpstreamTimeout != 10*time.Second ||
 		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || !c.Sandbox() ||
 		c.SessionStore != "sqlite" || c.SessionIdleTimeout != 30*time.Minute || c.SessionLifetime != 12*time.Hour ||
-		c.CookieSecure || c.SessionSecret != "" || c.RedisURL != "" || c.AuditDatabaseURL != "" {
+		c.CookieSecure || c.SessionSecret != "" || c.RedisURL != "" || c.AuditDatabaseURL != "" || c.MetricsAddr != "" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -90,6 +90,9 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"audit url not postgres", "AUDIT_DATABASE_URL", "mysql://user:pw@db/audit"},
 		{"audit url key=value form", "AUDIT_DATABASE_URL", "host=db user=audit password=pw"},
 		{"audit url without host", "AUDIT_DATABASE_URL", "postgres://user:pw@/audit"},
+		{"bad shutdown delay", "SHUTDOWN_DELAY", "later"},
+		{"negative shutdown delay", "SHUTDOWN_DELAY", "-1s"},
+		{"long shutdown delay", "SHUTDOWN_DELAY", "5m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,5 +125,66 @@ func TestPushVariants(t *testing.T) {
 	want := []config.PushVariant{{ID: config.ARAGVariantID, Name: "ARAG AS24"}, {ID: "abcdefghijklmnopqrstuvwxyz123456", Name: "Backdated cover", AllowPastStart: true}}
 	if len(c.PushVariants) != 2 || c.PushVariants[0] != want[0] || c.PushVariants[1] != want[1] {
 		t.Errorf("variants = %+v, want %+v", c.PushVariants, want)
+	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	tests := []struct {
+		name     string
+		env      map[string]string
+		want     string // the MetricsAddr loaded, when wantErr is empty
+		wantErr  string // a part of the error
+		wantName string // the variable the error names
+	}{
+		{name: "off by default", env: nil, want: ""},
+		{name: "ipv4 loopback", env: map[string]string{"METRICS_ADDR": "127.0.0.1:9090"}, want: "127.0.0.1:9090"},
+		{name: "other loopback address", env: map[string]string{"METRICS_ADDR": " 127.0.0.2:9090 "}, want: "127.0.0.2:9090"},
+		{name: "ipv6 loopback", env: map[string]string{"METRICS_ADDR": "[::1]:9090"}, want: "[::1]:9090"},
+		{name: "localhost", env: map[string]string{"METRICS_ADDR": "LocalHost:9090"}, want: "LocalHost:9090"},
+		{name: "any port for tests", env: map[string]string{"METRICS_ADDR": "127.0.0.1:0", "ADDR": "127.0.0.1:0"}, want: "127.0.0.1:0"},
+		{name: "public when asked", env: map[string]string{"METRICS_ADDR": ":9090", "METRICS_PUBLIC": "true"}, want: ":9090"},
+		{name: "public address when asked", env: map[string]string{"METRICS_ADDR": "10.0.0.5:9090", "METRICS_PUBLIC": "1"}, want: "10.0.0.5:9090"},
+
+		{name: "every interface", env: map[string]string{"METRICS_ADDR": ":9090"}, wantErr: "METRICS_PUBLIC=true", wantName: "METRICS_ADDR"},
+		{name: "unspecified address", env: map[string]string{"METRICS_ADDR": "0.0.0.0:9090", "METRICS_PUBLIC": "false"}, wantErr: "loopback", wantName: "METRICS_ADDR"},
+		{name: "host name is not resolved", env: map[string]string{"METRICS_ADDR": "metrics.internal:9090"}, wantErr: "loopback", wantName: "METRICS_ADDR"},
+		{name: "no port", env: map[string]string{"METRICS_ADDR": "127.0.0.1"}, wantErr: "host:port", wantName: "METRICS_ADDR"},
+		{name: "bad port", env: map[string]string{"METRICS_ADDR": "127.0.0.1:http"}, wantErr: "port", wantName: "METRICS_ADDR"},
+		{name: "port out of range", env: map[string]string{"METRICS_ADDR": "127.0.0.1:70000"}, wantErr: "port", wantName: "METRICS_ADDR"},
+		{name: "same as ADDR", env: map[string]string{"METRICS_ADDR": "127.0.0.1:8080"}, wantErr: "differ from ADDR", wantName: "METRICS_ADDR"},
+		{name: "bad public flag", env: map[string]string{"METRICS_ADDR": "127.0.0.1:9090", "METRICS_PUBLIC": "yes please"}, wantErr: "true or false", wantName: "METRICS_PUBLIC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(env(tt.env))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got error %v, want MetricsAddr %q", err, tt.want)
+				}
+				if c.MetricsAddr != tt.want {
+					t.Errorf("MetricsAddr: got %q, want %q", c.MetricsAddr, tt.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("got MetricsAddr %q, want an error containing %q", c.MetricsAddr, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), tt.wantName) {
+				t.Errorf("got error %q, want it to name %s and contain %q", err, tt.wantName, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestShutdownDelay(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil || c.ShutdownDelay != time.Second {
+		t.Errorf("default = %v (%v), want 1s", c.ShutdownDelay, err)
+	}
+	for v, want := range map[string]time.Duration{"0s": 0, "2500ms": 2500 * time.Millisecond} {
+		c, err := config.Load(env(map[string]string{"SHUTDOWN_DELAY": v}))
+		if err != nil || c.ShutdownDelay != want {
+			t.Errorf("SHUTDOWN_DELAY=%s: %v (%v), want %v", v, c.ShutdownDelay, err, want)
+		}
 	}
 }

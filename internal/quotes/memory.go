@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+
+	"backoffice/internal/sqlstore"
 )
 
 // Memory is a Store in memory, for tests and demos; it forgets
@@ -12,7 +14,7 @@ import (
 // are tested against.
 type Memory struct {
 	mu     sync.Mutex
-	clock  *clock
+	clock  *sqlstore.Clock
 	drafts map[string]Draft
 	offers map[string][]Offer
 	// policies is keyed by account and offer id, the store's uniqueness.
@@ -24,7 +26,7 @@ type policyKey struct{ account, offerID string }
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
 	return &Memory{
-		clock:    newClock(),
+		clock:    sqlstore.NewClock(),
 		drafts:   map[string]Draft{},
 		offers:   map[string][]Offer{},
 		policies: map[policyKey]Policy{},
@@ -54,7 +56,7 @@ func (m *Memory) CreateDraft(_ context.Context, account string) (Draft, error) {
 	if err := checkAccount(account); err != nil {
 		return Draft{}, err
 	}
-	now := m.clock.stamp()
+	now := m.clock.Stamp()
 	d := Draft{ID: newID(), Account: account, Step: StepVehicle, Version: 1, CreatedAt: now, UpdatedAt: now}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -90,7 +92,7 @@ func (m *Memory) SaveDraft(_ context.Context, d Draft) (Draft, error) {
 	}
 	d.Version++
 	d.CreatedAt = stored.CreatedAt
-	d.UpdatedAt = m.clock.stamp()
+	d.UpdatedAt = m.clock.Stamp()
 	m.drafts[d.ID] = d
 	return copyDraft(d), nil
 }
@@ -127,7 +129,7 @@ func (m *Memory) ReplaceOffers(_ context.Context, account, draftID string, offer
 	if err := checkDraftRef(account, draftID); err != nil {
 		return err
 	}
-	offers, err := prepareOffers(draftID, offers, m.clock.stamp())
+	offers, err := prepareOffers(draftID, offers, m.clock.Stamp())
 	if err != nil {
 		return err
 	}
@@ -167,7 +169,7 @@ func (m *Memory) RecordPolicy(_ context.Context, account string, p Policy) (Poli
 	if err := checkAccount(account); err != nil {
 		return Policy{}, err
 	}
-	p, err := preparePolicy(p, m.clock.stamp())
+	p, err := preparePolicy(p, m.clock.Stamp())
 	if err != nil {
 		return Policy{}, err
 	}

@@ -17,10 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"backoffice/internal/sqlstore"
 )
 
 // Steps of a draft, in the order the broker goes through them.
@@ -367,11 +368,11 @@ func prepareOffers(draftID string, offers []Offer, now time.Time) ([]Offer, erro
 			return nil, err
 		}
 		o.Body = cloneJSON(o.Body)
-		o.ExpiresAt = instant(o.ExpiresAt)
+		o.ExpiresAt = sqlstore.Instant(o.ExpiresAt)
 		if o.CreatedAt.IsZero() {
 			o.CreatedAt = now
 		}
-		o.CreatedAt = instant(o.CreatedAt)
+		o.CreatedAt = sqlstore.Instant(o.CreatedAt)
 		out[i] = o
 	}
 	return out, nil
@@ -413,7 +414,7 @@ func preparePolicy(p Policy, now time.Time) (Policy, error) {
 	if p.IssuedAt.IsZero() {
 		p.IssuedAt = now
 	}
-	p.IssuedAt = instant(p.IssuedAt)
+	p.IssuedAt = sqlstore.Instant(p.IssuedAt)
 	return p, nil
 }
 
@@ -423,37 +424,6 @@ func checkFilter(f Filter) error {
 		return invalid("limit must be 1..100 and offset not negative")
 	}
 	return nil
-}
-
-// instant is t as every store keeps it: UTC, whole microseconds (what
-// PostgreSQL keeps), the zero time left zero.
-func instant(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
-// clock hands out the store's "now": whole microseconds, each after the
-// last, so that two changes in one process never share an UpdatedAt and
-// "most recently updated first" is a strict order.
-type clock struct {
-	mu   sync.Mutex
-	last time.Time
-	now  func() time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Now} }
-
-func (c *clock) stamp() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := instant(c.now())
-	if !t.After(c.last) {
-		t = c.last.Add(time.Microsecond)
-	}
-	c.last = t
-	return t
 }
 
 // checkDraftRef checks an account and a draft id together, as most

@@ -31,7 +31,7 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqlStore{db: db, d: d, clock: newClock()}, nil
+	return &sqlStore{db: db, d: d, clock: sqlstore.NewClock()}, nil
 }
 
 // sqlStore is the Store over database/sql, for SQLite and PostgreSQL:
@@ -39,24 +39,12 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 type sqlStore struct {
 	db    *sql.DB
 	d     sqlstore.Dialect
-	clock *clock
+	clock *sqlstore.Clock
 }
 
 var _ Store = (*sqlStore)(nil)
 
-// args collects bind parameters and hands out their placeholders, so
-// that a query reads in the order its values are given.
-type args struct {
-	d    sqlstore.Dialect
-	vals []any
-}
-
-func (a *args) add(v any) string {
-	a.vals = append(a.vals, v)
-	return a.d.Placeholder(len(a.vals))
-}
-
-func (s *sqlStore) args() *args { return &args{d: s.d} }
+func (s *sqlStore) args() *sqlstore.Args { return s.d.NewArgs() }
 
 // jsonArg stores an empty value as NULL and anything else as its text,
 // which both a TEXT and a json column take as is.
@@ -97,13 +85,13 @@ func (s *sqlStore) CreateDraft(ctx context.Context, account string) (Draft, erro
 	if err := checkAccount(account); err != nil {
 		return Draft{}, err
 	}
-	now := s.clock.stamp()
+	now := s.clock.Stamp()
 	d := Draft{ID: newID(), Account: account, Step: StepVehicle, Version: 1, CreatedAt: now, UpdatedAt: now}
 	a := s.args()
 	q := `INSERT INTO quotes_drafts (id, account, step, version, created_at, updated_at) VALUES (` +
-		a.add(d.ID) + `, ` + a.add(d.Account) + `, ` + a.add(d.Step) + `, ` + a.add(d.Version) + `, ` +
-		a.add(s.d.Time(now)) + `, ` + a.add(s.d.Time(now)) + `)`
-	if _, err := s.db.ExecContext(ctx, q, a.vals...); err != nil {
+		a.Add(d.ID) + `, ` + a.Add(d.Account) + `, ` + a.Add(d.Step) + `, ` + a.Add(d.Version) + `, ` +
+		a.Add(s.d.Time(now)) + `, ` + a.Add(s.d.Time(now)) + `)`
+	if _, err := s.db.ExecContext(ctx, q, a.Vals...); err != nil {
 		return Draft{}, s.fail("creating a draft", err)
 	}
 	return d, nil
@@ -125,8 +113,8 @@ func (s *sqlStore) GetDraft(ctx context.Context, account, id string) (Draft, err
 		return Draft{}, err
 	}
 	a := s.args()
-	q := `SELECT ` + draftColumns + ` FROM quotes_drafts WHERE id = ` + a.add(id) + ` AND account = ` + a.add(account)
-	d, err := scanDraft(s.db.QueryRowContext(ctx, q, a.vals...))
+	q := `SELECT ` + draftColumns + ` FROM quotes_drafts WHERE id = ` + a.Add(id) + ` AND account = ` + a.Add(account)
+	d, err := scanDraft(s.db.QueryRowContext(ctx, q, a.Vals...))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Draft{}, ErrNotFound
@@ -144,15 +132,15 @@ func (s *sqlStore) SaveDraft(ctx context.Context, d Draft) (Draft, error) {
 	if err != nil {
 		return Draft{}, err
 	}
-	now := s.clock.stamp()
+	now := s.clock.Stamp()
 	a := s.args()
-	q := `UPDATE quotes_drafts SET step = ` + a.add(d.Step) + `, title = ` + a.add(d.Title) +
-		`, vehicle = ` + a.add(jsonArg(d.Vehicle)) + `, owner = ` + a.add(jsonArg(d.Owner)) + `, cover = ` + a.add(jsonArg(d.Cover)) +
-		`, version = version + 1, updated_at = ` + a.add(s.d.Time(now)) +
-		` WHERE id = ` + a.add(d.ID) + ` AND account = ` + a.add(d.Account) + ` AND version = ` + a.add(d.Version) +
+	q := `UPDATE quotes_drafts SET step = ` + a.Add(d.Step) + `, title = ` + a.Add(d.Title) +
+		`, vehicle = ` + a.Add(jsonArg(d.Vehicle)) + `, owner = ` + a.Add(jsonArg(d.Owner)) + `, cover = ` + a.Add(jsonArg(d.Cover)) +
+		`, version = version + 1, updated_at = ` + a.Add(s.d.Time(now)) +
+		` WHERE id = ` + a.Add(d.ID) + ` AND account = ` + a.Add(d.Account) + ` AND version = ` + a.Add(d.Version) +
 		` RETURNING created_at`
 	var created sqlstore.Time
-	err = s.db.QueryRowContext(ctx, q, a.vals...).Scan(&created)
+	err = s.db.QueryRowContext(ctx, q, a.Vals...).Scan(&created)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Nothing matched: either there is no such draft for this
 		// account, or its version moved on.
@@ -181,8 +169,8 @@ func (s *sqlStore) ListDrafts(ctx context.Context, account string, f Filter) (Pa
 	}
 	a := s.args()
 	q := `SELECT id, account, step, title, version, created_at, updated_at, COUNT(*) OVER () FROM quotes_drafts
-		WHERE account = ` + a.add(account) + ` ORDER BY updated_at DESC, id DESC LIMIT ` + a.add(f.Limit) + ` OFFSET ` + a.add(f.Offset)
-	rows, err := s.db.QueryContext(ctx, q, a.vals...)
+		WHERE account = ` + a.Add(account) + ` ORDER BY updated_at DESC, id DESC LIMIT ` + a.Add(f.Limit) + ` OFFSET ` + a.Add(f.Offset)
+	rows, err := s.db.QueryContext(ctx, q, a.Vals...)
 	if err != nil {
 		return Page{}, s.fail("listing drafts", err)
 	}
@@ -202,7 +190,7 @@ func (s *sqlStore) ListDrafts(ctx context.Context, account string, f Filter) (Pa
 	}
 	if len(p.Drafts) == 0 && f.Offset > 0 {
 		a := s.args()
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM quotes_drafts WHERE account = `+a.add(account), a.vals...).Scan(&p.Total); err != nil {
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM quotes_drafts WHERE account = `+a.Add(account), a.Vals...).Scan(&p.Total); err != nil {
 			return Page{}, s.fail("counting drafts", err)
 		}
 	}
@@ -217,12 +205,12 @@ func (s *sqlStore) ownDraft(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, account, draftID string, lock bool) error {
 	a := s.args()
-	stmt := `SELECT 1 FROM quotes_drafts WHERE id = ` + a.add(draftID) + ` AND account = ` + a.add(account)
+	stmt := `SELECT 1 FROM quotes_drafts WHERE id = ` + a.Add(draftID) + ` AND account = ` + a.Add(account)
 	if lock {
 		stmt += s.d.ForUpdate()
 	}
 	var one int
-	err := q.QueryRowContext(ctx, stmt, a.vals...).Scan(&one)
+	err := q.QueryRowContext(ctx, stmt, a.Vals...).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
@@ -255,7 +243,7 @@ func (s *sqlStore) ReplaceOffers(ctx context.Context, account, draftID string, o
 	if err := checkDraftRef(account, draftID); err != nil {
 		return err
 	}
-	offers, err := prepareOffers(draftID, offers, s.clock.stamp())
+	offers, err := prepareOffers(draftID, offers, s.clock.Stamp())
 	if err != nil {
 		return err
 	}
@@ -264,7 +252,7 @@ func (s *sqlStore) ReplaceOffers(ctx context.Context, account, draftID string, o
 			return err
 		}
 		a := s.args()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM quotes_offers WHERE draft_id = `+a.add(draftID), a.vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM quotes_offers WHERE draft_id = `+a.Add(draftID), a.Vals...); err != nil {
 			return s.fail("replacing offers", err)
 		}
 		if len(offers) == 0 {
@@ -276,13 +264,13 @@ func (s *sqlStore) ReplaceOffers(ctx context.Context, account, draftID string, o
 		values := make([]string, len(offers))
 		for i, o := range offers {
 			values[i] = `(` + strings.Join([]string{
-				a.add(draftID), a.add(i), a.add(o.OfferID), a.add(o.Provider), a.add(jsonArg(o.Body)),
-				a.add(o.Error), a.add(s.d.NullTime(o.ExpiresAt)), a.add(s.d.Time(o.CreatedAt)),
+				a.Add(draftID), a.Add(i), a.Add(o.OfferID), a.Add(o.Provider), a.Add(jsonArg(o.Body)),
+				a.Add(o.Error), a.Add(s.d.NullTime(o.ExpiresAt)), a.Add(s.d.Time(o.CreatedAt)),
 			}, ", ") + `)`
 		}
 		q := `INSERT INTO quotes_offers (draft_id, seq, offer_id, provider, body, error, expires_at, created_at) VALUES ` +
 			strings.Join(values, ", ")
-		if _, err := tx.ExecContext(ctx, q, a.vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, a.Vals...); err != nil {
 			return s.fail("replacing offers", err)
 		}
 		return nil
@@ -301,7 +289,7 @@ func (s *sqlStore) Offers(ctx context.Context, account, draftID string) ([]Offer
 	}
 	a := s.args()
 	rows, err := s.db.QueryContext(ctx, `SELECT draft_id, offer_id, provider, body, error, expires_at, created_at
-		FROM quotes_offers WHERE draft_id = `+a.add(draftID)+` ORDER BY seq`, a.vals...)
+		FROM quotes_offers WHERE draft_id = `+a.Add(draftID)+` ORDER BY seq`, a.Vals...)
 	if err != nil {
 		return nil, s.fail("reading offers", err)
 	}
@@ -341,7 +329,7 @@ func (s *sqlStore) RecordPolicy(ctx context.Context, account string, p Policy) (
 	if err := checkAccount(account); err != nil {
 		return Policy{}, err
 	}
-	p, err := preparePolicy(p, s.clock.stamp())
+	p, err := preparePolicy(p, s.clock.Stamp())
 	if err != nil {
 		return Policy{}, err
 	}
@@ -352,11 +340,11 @@ func (s *sqlStore) RecordPolicy(ctx context.Context, account string, p Policy) (
 		}
 		a := s.args()
 		q := `INSERT INTO quotes_policies (account, ` + policyColumns + `) VALUES (` + strings.Join([]string{
-			a.add(account), a.add(p.DraftID), a.add(p.OfferID), a.add(p.Provider), a.add(p.Series), a.add(p.Number),
-			a.add(jsonArg(p.Body)), a.add(s.d.Time(p.IssuedAt)),
+			a.Add(account), a.Add(p.DraftID), a.Add(p.OfferID), a.Add(p.Provider), a.Add(p.Series), a.Add(p.Number),
+			a.Add(jsonArg(p.Body)), a.Add(s.d.Time(p.IssuedAt)),
 		}, ", ") + `) ON CONFLICT (account, offer_id) DO NOTHING RETURNING offer_id`
 		var inserted string
-		err := tx.QueryRowContext(ctx, q, a.vals...).Scan(&inserted)
+		err := tx.QueryRowContext(ctx, q, a.Vals...).Scan(&inserted)
 		if err == nil {
 			return nil
 		}
@@ -364,8 +352,8 @@ func (s *sqlStore) RecordPolicy(ctx context.Context, account string, p Policy) (
 			return s.fail("recording a policy", err)
 		}
 		a = s.args()
-		q = `SELECT ` + policyColumns + ` FROM quotes_policies WHERE account = ` + a.add(account) + ` AND offer_id = ` + a.add(p.OfferID)
-		if first, err = scanPolicy(tx.QueryRowContext(ctx, q, a.vals...)); err != nil {
+		q = `SELECT ` + policyColumns + ` FROM quotes_policies WHERE account = ` + a.Add(account) + ` AND offer_id = ` + a.Add(p.OfferID)
+		if first, err = scanPolicy(tx.QueryRowContext(ctx, q, a.Vals...)); err != nil {
 			return s.fail("reading the recorded policy", err)
 		}
 		return ErrExists
@@ -389,7 +377,7 @@ func (s *sqlStore) Policies(ctx context.Context, account, draftID string) ([]Pol
 	}
 	a := s.args()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+policyColumns+` FROM quotes_policies
-		WHERE account = `+a.add(account)+` AND draft_id = `+a.add(draftID)+` ORDER BY issued_at, offer_id`, a.vals...)
+		WHERE account = `+a.Add(account)+` AND draft_id = `+a.Add(draftID)+` ORDER BY issued_at, offer_id`, a.Vals...)
 	if err != nil {
 		return nil, s.fail("reading policies", err)
 	}
@@ -414,9 +402,9 @@ func (s *sqlStore) PolicyByNumber(ctx context.Context, account, series, number s
 		return Policy{}, err
 	}
 	a := s.args()
-	q := `SELECT ` + policyColumns + ` FROM quotes_policies WHERE account = ` + a.add(account) +
-		` AND series = ` + a.add(series) + ` AND number = ` + a.add(number) + ` ORDER BY issued_at DESC, offer_id DESC LIMIT 1`
-	p, err := scanPolicy(s.db.QueryRowContext(ctx, q, a.vals...))
+	q := `SELECT ` + policyColumns + ` FROM quotes_policies WHERE account = ` + a.Add(account) +
+		` AND series = ` + a.Add(series) + ` AND number = ` + a.Add(number) + ` ORDER BY issued_at DESC, offer_id DESC LIMIT 1`
+	p, err := scanPolicy(s.db.QueryRowContext(ctx, q, a.Vals...))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Policy{}, ErrNotFound

@@ -506,6 +506,18 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := s.Faults()
+	var rep reply
+	if s.roll(f.ErrorRate) {
+		rep = s.faultReply(rt.fam)
+	} else {
+		// The upstream acts first and answers late, as a slow real one
+		// does: a client that gives up waiting has not undone the write
+		// (the case the dashboard must survive), it only misses the answer.
+		rep = rt.handle(s, c)
+		if rep.status == http.StatusOK && s.roll(f.MalformedRate) {
+			rep = s.malformed(rep)
+		}
+	}
 	if f.Latency > 0 {
 		t := time.NewTimer(f.Latency)
 		select {
@@ -514,14 +526,6 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
-	}
-	if s.roll(f.ErrorRate) {
-		writeReply(w, s.faultReply(rt.fam))
-		return
-	}
-	rep := rt.handle(s, c)
-	if rep.status == http.StatusOK && s.roll(f.MalformedRate) {
-		rep = s.malformed(rep)
 	}
 	writeReply(w, rep)
 }

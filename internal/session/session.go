@@ -16,11 +16,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -53,6 +55,8 @@ type Config struct {
 	Secure bool
 	// Secret is the server secret the sealing and cookie keys derive from.
 	Secret []byte
+	// Logger hears the session store's failures (default: discarded).
+	Logger *slog.Logger
 }
 
 // Manager is the session layer of the dashboard.
@@ -104,6 +108,22 @@ func New(cfg Config) (*Manager, error) {
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = true
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			// The browser went away before the session was saved (a
+			// second click, a closed tab): nobody reads an answer. What
+			// the request changed in the session is lost with it.
+			logger.Info("session not saved: request abandoned by the client", "path", r.URL.Path)
+			w.WriteHeader(499)
+			return
+		}
+		logger.Error("session store failed", "path", r.URL.Path, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}
 	if cfg.Secure {
 		sm.Cookie.Secure = true
 		sm.Cookie.Name = "__Host-session"
@@ -204,6 +224,7 @@ const (
 	keyDisplayName = "display_name"
 	keySignedInAt  = "signed_in_at"
 	keyCasco       = "casco.login.sealed"
+	keyFormOwner   = "forms.owner"
 )
 
 // KaskoLogin is the KASKO credential of a signed-in session.
@@ -228,6 +249,7 @@ func (m *Manager) SignInKasko(ctx context.Context, key, displayName string) erro
 	m.sm.Put(ctx, keyKasko, sealed)
 	m.sm.Put(ctx, keyDisplayName, displayName)
 	m.sm.Put(ctx, keySignedInAt, time.Now().Unix())
+	m.ensureFormOwner(ctx)
 	return nil
 }
 
@@ -267,7 +289,54 @@ func (m *Manager) SignInCasco(ctx context.Context, l CascoLogin) error {
 	if l.SignedInAt.IsZero() {
 		l.SignedInAt = time.Now()
 	}
+	m.ensureFormOwner(ctx)
 	return m.UpdateCasco(ctx, l)
+}
+
+// FormOwner is this session's owner id for one-time form tokens: random,
+// made at sign-in and kept with the session (so it is the same on every
+// instance), gone with it. Forms opened by one session are nobody
+// else's, even under the same key.
+func (m *Manager) FormOwner(ctx context.Context) string {
+	if !loaded(ctx) {
+		return ""
+	}
+	return m.ensureFormOwner(ctx)
+}
+
+// ensureFormOwner makes the id when the session has none yet (sessions
+// signed in before it existed). Made at sign-in, it never races with
+// itself: two requests of one session could otherwise each save their
+// own.
+func (m *Manager) ensureFormOwner(ctx context.Context) string {
+	if id := m.sm.GetString(ctx, keyFormOwner); id != "" {
+		return id
+	}
+	b := make([]byte, 18)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	id := base64.RawURLEncoding.EncodeToString(b)
+	m.sm.Put(ctx, keyFormOwner, id)
+	return id
+}
+
+// Seal encrypts b for the server's own stores (renewed partner tokens
+// shared between instances), under purpose: a value sealed for one
+// purpose does not open for another.
+func (m *Manager) Seal(purpose string, b []byte) ([]byte, error) {
+	nonce := make([]byte, m.seal.NonceSize())
+	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
+		return nil, err
+	}
+	return m.seal.Seal(nonce, nonce, b, []byte("purpose:"+purpose)), nil
+}
+
+// Unseal opens what Seal sealed for purpose.
+func (m *Manager) Unseal(purpose string, b []byte) ([]byte, error) {
+	n := m.seal.NonceSize()
+	if len(b) < n {
+		return nil, errors.New("session: sealed value too short")
+	}
+	return m.seal.Open(nil, b[:n], b[n:], []byte("purpose:"+purpose))
 }
 
 // UpdateCasco keeps renewed tokens (the upstream rotates them).

@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"backoffice/internal/redistest"
 	"backoffice/internal/session"
-	"backoffice/internal/testenv"
 )
 
 const demoKey = "sk_test_OhbVrpoiVgRV5IfLBcbfnoGMbJmTPSIA"
@@ -271,44 +269,10 @@ func TestLoadSecret(t *testing.T) {
 	}
 }
 
-// startRedis runs a private redis-server on a free loopback port.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	testenv.Require(t, err == nil, "redis-server", "install Debian's redis-server package (.ci/run does)")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return "redis://" + addr + "/0"
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not start on %s", addr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestRedisSharedByTwoInstances signs in on one dashboard instance and is
 // recognised by another that shares the Redis server.
 func TestRedisSharedByTwoInstances(t *testing.T) {
-	url := startRedis(t)
+	url := redistest.Start(t)
 	one := mustManager(t, session.Config{Store: "redis", RedisURL: url})
 	two := mustManager(t, session.Config{Store: "redis", RedisURL: url})
 	srvOne := httptest.NewServer(app(one))
@@ -373,5 +337,69 @@ func TestCascoLoginBesideKasko(t *testing.T) {
 	b.call("GET", srv.URL+"/casco-out")
 	if got, want := b.call("GET", srv.URL+"/who"), "true "+demoKey+"|false    0001-01-01T00:00:00Z"; got != want {
 		t.Errorf("after leaving Casco: %q, want %q", got, want)
+	}
+}
+
+func TestFormOwnerPerSession(t *testing.T) {
+	m := mustManager(t, session.Config{Store: "memory"})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/kasko", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.SignInKasko(r.Context(), demoKey, ""); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("/casco", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.SignInCasco(r.Context(), session.CascoLogin{Account: "broker", AccessToken: "a", RefreshToken: "r"}); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("/owner", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, m.FormOwner(r.Context())) })
+	mux.HandleFunc("/out", func(w http.ResponseWriter, r *http.Request) { _ = m.SignOut(r.Context()) })
+	srv := httptest.NewServer(m.LoadAndSave(mux))
+	defer srv.Close()
+
+	a, b := newBrowser(t), newBrowser(t)
+	a.call("GET", srv.URL+"/kasko")
+	b.call("GET", srv.URL+"/kasko")
+	ownerA := a.call("GET", srv.URL+"/owner")
+	if len(ownerA) < 20 {
+		t.Fatalf("form owner %q: want a random id", ownerA)
+	}
+	if again := a.call("GET", srv.URL+"/owner"); again != ownerA {
+		t.Errorf("form owner changed between requests: %q then %q", ownerA, again)
+	}
+	if ownerB := b.call("GET", srv.URL+"/owner"); ownerB == ownerA {
+		t.Error("two sessions of one key share a form owner")
+	}
+	// A partner sign-in beside the key keeps the session's forms.
+	a.call("GET", srv.URL+"/casco")
+	if got := a.call("GET", srv.URL+"/owner"); got != ownerA {
+		t.Errorf("partner sign-in changed the form owner: %q → %q", ownerA, got)
+	}
+	a.call("GET", srv.URL+"/out")
+	a.call("GET", srv.URL+"/kasko")
+	if got := a.call("GET", srv.URL+"/owner"); got == ownerA || got == "" {
+		t.Errorf("after signing out and in again the form owner is %q (was %q)", got, ownerA)
+	}
+}
+
+func TestSealForAPurpose(t *testing.T) {
+	m := mustManager(t, session.Config{Store: "memory"})
+	sealed, err := m.Seal("casco-renewal", []byte("refresh-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(sealed), "refresh-2") {
+		t.Fatal("sealed value holds the plain text")
+	}
+	if got, err := m.Unseal("casco-renewal", sealed); err != nil || string(got) != "refresh-2" {
+		t.Errorf("Unseal = %q, %v", got, err)
+	}
+	if _, err := m.Unseal("other", sealed); err == nil {
+		t.Error("a value sealed for one purpose opened for another")
+	}
+	other := mustManager(t, session.Config{Store: "memory", Secret: []byte("another-secret-another-secret-32")})
+	if _, err := other.Unseal("casco-renewal", sealed); err == nil {
+		t.Error("a value sealed under one secret opened under another")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -210,7 +211,7 @@ func Open(ctx context.Context, cfg Config, s Schema) (*sql.DB, Dialect, error) {
 
 // openSQLite opens (creating when needed) the file at path.
 func openSQLite(ctx context.Context, path string, s Schema) (*sql.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Name, err)
 	}
 	// WAL and a busy timeout let concurrent requests write without
@@ -235,12 +236,34 @@ func openSQLite(ctx context.Context, path string, s Schema) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}
-	// The stores name people and what they did: only this user reads them.
-	if err := os.Chmod(path, 0o600); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("%s: %w", s.Name, err)
+	// -wal and -shm left by a build that did not create the file first
+	// keep the mode they were made with.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
 	}
 	return db, nil
+}
+
+// createPrivate makes the database file, readable by this user only,
+// before SQLite opens it: the stores name people and what they did (the
+// quote history's WAL holds CNPs), and SQLite gives the -wal and -shm
+// files the mode of the database file when it creates them. An existing
+// file is made private too.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
 }
 
 // sqliteBusyWait bounds how long pingSQLite retries: as long as the

@@ -121,6 +121,8 @@ type OffersView struct {
 	Columns []OfferColumn
 	// Asked: offers were asked for at least once.
 	Asked bool
+	// Token is the one-time token of the form that asks the insurers.
+	Token string
 }
 
 // OfferColumn is one provider's column.

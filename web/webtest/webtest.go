@@ -28,6 +28,7 @@ import (
 	"backoffice/internal/sandbox"
 	"backoffice/internal/sandbox/sandboxtest"
 	"backoffice/internal/session"
+	"backoffice/internal/tokens"
 	"backoffice/static"
 	"backoffice/web"
 )
@@ -47,6 +48,10 @@ type Options struct {
 	Audit audit.Log
 	// Quotes is the quote history (default: a fresh one in memory).
 	Quotes quotes.Store
+	// Tokens keeps the form tokens (default: a fresh store in memory).
+	Tokens tokens.Store
+	// WriteTimeout bounds a detached upstream write (default: web's).
+	WriteTimeout time.Duration
 }
 
 // Server is a running dashboard and its upstream.
@@ -56,12 +61,52 @@ type Server struct {
 	Sessions *session.Manager
 	Audit    audit.Log
 	Quotes   quotes.Store
+	Tokens   tokens.Store
+	// Handler is the dashboard itself, for tests that call it in process.
+	Handler http.Handler
+
+	opts Options
 }
 
 // NewServer starts the dashboard and its sandbox; both stop with the test.
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	up := sandboxtest.Start(t, opts.Sandbox)
+	sessions, err := session.New(session.Config{Store: "memory", Secret: []byte("webtest-secret-webtest-secret-32"), IdleTimeout: opts.IdleTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sessions.Close() })
+	if opts.Quotes == nil {
+		opts.Quotes = quotes.NewMemory()
+	}
+	if opts.Audit == nil {
+		opts.Audit = audit.NewMemory()
+	}
+	if opts.Tokens == nil {
+		opts.Tokens = tokens.NewMemory()
+	}
+	s := &Server{Upstream: up, Sessions: sessions, Audit: opts.Audit, Quotes: opts.Quotes, Tokens: opts.Tokens, opts: opts}
+	s.start(t)
+	return s
+}
+
+// SecondInstance starts another dashboard in front of the same sandbox,
+// sharing what several instances share (sessions, audit log, quote
+// history, form tokens) and nothing else: its own upstream clients and
+// caches, as another process behind a load balancer has. A browser's
+// cookies work on both (cookies do not depend on the port).
+func (s *Server) SecondInstance(t testing.TB) *Server {
+	t.Helper()
+	other := &Server{Upstream: s.Upstream, Sessions: s.Sessions, Audit: s.Audit, Quotes: s.Quotes, Tokens: s.Tokens, opts: s.opts}
+	other.start(t)
+	return other
+}
+
+// start serves a dashboard over s's stores and sandbox.
+func (s *Server) start(t testing.TB) {
+	t.Helper()
+	opts, up := s.opts, s.Upstream
 	timeout := opts.UpstreamTimeout
 	if timeout == 0 {
 		timeout = 2 * time.Second
@@ -78,11 +123,6 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := session.New(session.Config{Store: "memory", Secret: []byte("webtest-secret-webtest-secret-32"), IdleTimeout: opts.IdleTimeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sessions.Close() })
 	assets, err := static.New()
 	if err != nil {
 		t.Fatal(err)
@@ -101,35 +141,37 @@ func NewServer(t testing.TB, opts Options) *Server {
 	if opts.Features != nil {
 		features = *opts.Features
 	}
-	quoteStore := opts.Quotes
-	if quoteStore == nil {
-		quoteStore = quotes.NewMemory()
-	}
-	auditLog := opts.Audit
-	if auditLog == nil {
-		auditLog = audit.NewMemory()
-	}
 	root, err := web.New(web.Config{
-		Sessions: sessions,
-		Assets:   assets,
-		Catalog:  catalog,
-		Features: features,
+		Tokens:       s.Tokens,
+		WriteTimeout: opts.WriteTimeout,
+		Sessions:     s.Sessions,
+		Assets:       assets,
+		Catalog:      catalog,
+		Features:     features,
 		Kasko: kaskopages.Deps{
 			Kasko:          func(key string) kaskopages.PolicyAPI { return kc.WithKey(key) },
 			Push:           func(key string) kaskopages.PushAPI { return pc.WithKey(key) },
 			PushVariants:   []kaskopages.PushVariant{{ID: sandbox.ARAGVariantID, Name: "ARAG AS24", Zone: "Europe/Berlin"}, {ID: "BackdatedVariant0000000000000000", Name: "Backdated test variant", Zone: "Europe/Berlin", AllowPastStart: true}},
-			Audit:          auditLog,
+			Audit:          s.Audit,
 			SortableFields: sandbox.SortableFields(),
 			ProductNames:   productNames(up.Sandbox.Products()),
 		},
-		Casco: cascopages.Deps{Casco: cc, Quotes: quoteStore, Audit: auditLog},
+		Casco: cascopages.Deps{Casco: cc, Quotes: s.Quotes, Audit: s.Audit},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)
-	return &Server{URL: srv.URL, Upstream: up, Sessions: sessions, Audit: auditLog, Quotes: quoteStore}
+	s.URL, s.Handler = srv.URL, root
+}
+
+// On is the same browser (its cookies, its session) talking to another
+// instance.
+func (b *Browser) On(s *Server) *Browser {
+	other := *b
+	other.srv = s
+	return &other
 }
 
 // Response is an answer, with its HTML parsed when it is HTML.
@@ -206,6 +248,51 @@ func (b *Browser) Get(path string, header ...string) Response {
 		req.Header.Set(header[i], header[i+1])
 	}
 	return b.Do(req)
+}
+
+// PostContext is Post bound to ctx, as a browser that may give up on the
+// request: it returns the error instead of failing the test.
+func (b *Browser) PostContext(ctx context.Context, path string, form url.Values, header ...string) (Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return Response{}, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	for k, v := range b.Header {
+		req.Header[k] = v
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}, nil
+}
+
+// DoubleSubmit posts form to path twice as a person double-clicking on a
+// slow connection does: the first request is abandoned by the browser
+// after gap (the second click navigates away from it), the second is sent
+// then and its answer returned.
+func (b *Browser) DoubleSubmit(path string, form url.Values, gap time.Duration, header ...string) Response {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		_, _ = b.PostContext(ctx, path, form, header...)
+	}()
+	time.Sleep(gap)
+	cancel()
+	<-first
+	return b.Post(path, form, header...)
 }
 
 // Post submits a form to path as the dashboard's own page would
