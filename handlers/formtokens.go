@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -202,6 +203,11 @@ func (f *Forms) Load(ctx context.Context, token, owner, kind string) ([]byte, er
 	if r.Owner != owner || r.Kind != kind {
 		return nil, ErrFormExpired
 	}
+	if r.Claimed.IsZero() && time.Until(r.Expires) < f.writeTimeout+recordTimeout {
+		// It would expire while its write runs, and take the write's
+		// answer with it: a fresh form instead.
+		return nil, ErrFormExpired
+	}
 	return r.State, nil
 }
 
@@ -267,54 +273,84 @@ func (f *Forms) Drain(ctx context.Context) bool {
 	}
 }
 
-// SendOnce answers the submission of the form token of kind. The first
-// submission claims the token and runs send detached from the request:
-// with its own deadline, to the end, whatever the browser does, and its
-// answer is kept in the store before anything is written back. A later
-// or concurrent submission, on any instance, waits for that answer and
-// gets it; when none comes in time (the first is still running, or its
-// instance died), pending answers instead: the outcome is not known, and
-// the page must say to check before sending again, never invite a second
-// write.
-func (c *Core) SendOnce(w http.ResponseWriter, r *http.Request, token, kind string, send, pending Func) error {
+// Submission is one sending of a one-time form.
+type Submission struct {
+	Token, Kind string
+	// Input names what this submission asks for (the fields that go
+	// upstream, as the form checked them): a second submission of the
+	// same form with other input (another tab, edited after the first
+	// was sent) is not the same request, and is not answered with the
+	// first one's outcome as if it were.
+	Input string
+	// Send makes the upstream write and answers with its outcome.
+	Send Func
+	// Pending answers when the first submission's outcome is not known
+	// here (still running, or lost with its instance): check before
+	// sending again, never invite a second write.
+	Pending Func
+	// Differs answers a submission whose input is not the first one's.
+	Differs Func
+}
+
+// sentReply is a kept answer with the input that produced it.
+type sentReply struct {
+	Reply
+	Input string `json:"input"`
+}
+
+// recordTimeout bounds writing a record after the write's own deadline
+// may have passed: the outcome must be kept whatever happened before.
+const recordTimeout = 5 * time.Second
+
+// SendOnce answers a submission of a one-time form. The first submission
+// claims the token and runs s.Send detached from the request: with its
+// own deadline, to the end, whatever the browser does, and its answer is
+// kept in the store before anything is written back. A later or
+// concurrent submission, on any instance, waits for that answer and gets
+// it (s.Differs when it asked for something else); when none comes in
+// time, s.Pending answers instead.
+func (c *Core) SendOnce(w http.ResponseWriter, r *http.Request, s Submission) error {
 	f := c.Forms
 	ctx := r.Context()
-	won, err := f.store.Claim(ctx, token)
-	if errors.Is(err, tokens.ErrNotFound) || errors.Is(err, tokens.ErrInvalid) {
-		f.observe.Claim(kind, "expired")
+	input := inputDigest(s.Input)
+	won, err := f.store.Claim(ctx, s.Token)
+	switch {
+	case errors.Is(err, tokens.ErrNotFound) || errors.Is(err, tokens.ErrInvalid):
+		f.observe.Claim(s.Kind, "expired")
 		return ErrFormExpired
-	}
-	if err != nil {
-		return err
+	case err != nil:
+		// The claim may have gone through before the store failed:
+		// nobody knows whether a write started.
+		f.log.ErrorContext(ctx, "claiming a form token failed", "kind", s.Kind, "err", err)
+		return s.Pending(w, r)
 	}
 	if !won {
-		f.observe.Claim(kind, "lost")
-		reply, ok, err := f.wait(ctx, token)
-		if err != nil {
-			return err
+		f.observe.Claim(s.Kind, "lost")
+		sent, ok := f.wait(ctx, s.Token)
+		switch {
+		case ctx.Err() != nil:
+			return nil // the browser left; nobody to answer
+		case !ok:
+			return s.Pending(w, r)
+		case sent.Input != input:
+			return s.Differs(w, r)
 		}
-		if !ok {
-			if ctx.Err() != nil {
-				return nil // the browser left; nobody to answer
-			}
-			return pending(w, r)
-		}
-		f.observe.Replay(kind)
-		writeReply(w, reply)
+		f.observe.Replay(s.Kind)
+		writeReply(w, r, sent.Reply)
 		return nil
 	}
-	f.observe.Claim(kind, "won")
+	f.observe.Claim(s.Kind, "won")
 	done := make(chan Reply, 1)
 	f.inflight.start()
 	f.observe.WriteStarted()
 	go func() {
 		defer f.inflight.end()
 		defer f.observe.WriteEnded()
-		done <- c.sendDetached(r, token, send)
+		done <- c.sendDetached(r, s.Token, input, s.Send)
 	}()
 	select {
 	case reply := <-done:
-		writeReply(w, reply)
+		writeReply(w, r, reply)
 	case <-ctx.Done():
 		// The browser gave up; the write goes on and its answer waits in
 		// the store for the next submission of this form.
@@ -322,11 +358,19 @@ func (c *Core) SendOnce(w http.ResponseWriter, r *http.Request, token, kind stri
 	return nil
 }
 
+// inputDigest keeps what a submission asked for without keeping it
+// (personal data stays out of the token store).
+func inputDigest(input string) string {
+	sum := sha256.Sum256([]byte(input))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // sendDetached runs send without the request's cancellation, records
 // its answer under token and returns it.
-func (c *Core) sendDetached(r *http.Request, token string, send Func) Reply {
+func (c *Core) sendDetached(r *http.Request, token, input string, send Func) Reply {
 	f := c.Forms
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), f.writeTimeout)
+	detached := context.WithoutCancel(r.Context())
+	ctx, cancel := context.WithTimeout(detached, f.writeTimeout)
 	defer cancel()
 	dr := r.WithContext(ctx)
 	rec := &recorder{header: http.Header{}}
@@ -334,67 +378,97 @@ func (c *Core) sendDetached(r *http.Request, token string, send Func) Reply {
 		c.ServeError(rec, dr, err)
 	}
 	reply := rec.reply()
-	b, err := json.Marshal(reply)
+	// Recorded on a context of its own: the write's deadline may have
+	// passed, its outcome must be kept all the same.
+	rctx, rcancel := context.WithTimeout(detached, recordTimeout)
+	defer rcancel()
+	b, err := json.Marshal(sentReply{Reply: reply, Input: input})
 	if err == nil {
-		err = f.store.Finish(ctx, token, b, time.Now().Add(replyTTL))
+		err = f.store.Finish(rctx, token, b, time.Now().Add(replyTTL))
 	}
 	if err != nil {
 		// The write happened, or not, upstream all the same, and its
 		// record is in the audit log; a resubmission will be told the
 		// outcome is unknown rather than write again.
-		f.log.ErrorContext(ctx, "keeping a form's answer failed", "err", err)
+		f.log.ErrorContext(rctx, "keeping a form's answer failed", "err", err)
 	}
 	return reply
 }
 
 // wait polls token for the answer of its first submission, for as long
-// as that one may take, or until ctx ends.
-func (f *Forms) wait(ctx context.Context, token string) (Reply, bool, error) {
-	deadline := time.Now().Add(f.writeTimeout + time.Second)
+// as that one may take, or until ctx ends. ok is false when no answer can
+// be had (none in time, its instance died, the store failed).
+func (f *Forms) wait(ctx context.Context, token string) (sentReply, bool) {
+	deadline := time.Now().Add(f.writeTimeout + recordTimeout)
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
 	for {
 		rec, err := f.store.Get(ctx, token)
 		switch {
-		case errors.Is(err, tokens.ErrNotFound):
-			return Reply{}, false, nil
 		case ctx.Err() != nil:
-			return Reply{}, false, nil
+			return sentReply{}, false
 		case err != nil:
-			return Reply{}, false, err
+			if !errors.Is(err, tokens.ErrNotFound) {
+				f.log.ErrorContext(ctx, "reading a form's answer failed", "err", err)
+			}
+			return sentReply{}, false
 		}
 		if rec.Result != nil {
-			var reply Reply
-			if err := json.Unmarshal(rec.Result, &reply); err != nil {
-				return Reply{}, false, err
+			var sent sentReply
+			if err := json.Unmarshal(rec.Result, &sent); err != nil {
+				f.log.ErrorContext(ctx, "a form's kept answer is unreadable", "err", err)
+				return sentReply{}, false
 			}
-			return reply, true, nil
+			return sent, true
 		}
 		// A claim older than any write can take belongs to an instance
 		// that died mid-write: its outcome will never be recorded here.
-		if !rec.Claimed.IsZero() && time.Since(rec.Claimed) > f.writeTimeout+time.Second {
-			return Reply{}, false, nil
+		if !rec.Claimed.IsZero() && time.Since(rec.Claimed) > f.writeTimeout+recordTimeout {
+			return sentReply{}, false
 		}
 		if time.Now().After(deadline) {
-			return Reply{}, false, nil
+			return sentReply{}, false
 		}
 		select {
 		case <-ctx.Done():
-			return Reply{}, false, nil
+			return sentReply{}, false
 		case <-t.C:
 		}
 	}
 }
 
-// writeReply sends a kept answer.
-func writeReply(w http.ResponseWriter, reply Reply) {
-	for k, v := range reply.Header {
+// writeReply sends a kept answer to r. A redirect recorded for an htmx
+// request (HX-Redirect) is a 303 for a plain one, and the reverse, so
+// that a resubmission by the other kind of request still lands on the
+// outcome.
+func writeReply(w http.ResponseWriter, r *http.Request, reply Reply) {
+	h := reply.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	status := reply.Status
+	htmx := r.Header.Get("HX-Request") == "true"
+	switch {
+	case !htmx && h.Get("HX-Redirect") != "":
+		h.Set("Location", h.Get("HX-Redirect"))
+		h.Del("HX-Redirect")
+		status, reply.Body = http.StatusSeeOther, nil
+	case htmx && status == http.StatusSeeOther && h.Get("Location") != "":
+		h.Set("HX-Redirect", h.Get("Location"))
+		h.Del("Location")
+		status, reply.Body = http.StatusNoContent, nil
+	}
+	if reply.Body == nil {
+		h.Del("Content-Length")
+		h.Del("Content-Type")
+	}
+	for k, v := range h {
 		// The session middleware sets its own cookie on the real writer.
 		if k != "Set-Cookie" {
 			w.Header()[k] = v
 		}
 	}
-	w.WriteHeader(reply.Status)
+	w.WriteHeader(status)
 	_, _ = w.Write(reply.Body)
 }
 

@@ -31,6 +31,10 @@ func (c *Core) RecordAction(ctx context.Context, log audit.Log, e audit.Entry, e
 		}
 	}
 	c.observer.Write(e.Action, e.Outcome)
+	// On a context of its own: the write's deadline may have passed (that
+	// is often why its outcome is unknown), and the record must be kept.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if _, aerr := log.Append(ctx, e); aerr != nil {
 		c.Log.ErrorContext(ctx, "audit append failed", "err", aerr, "action", e.Action, "policy", e.PolicyID, "outcome", e.Outcome)
 	}

@@ -277,7 +277,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("dashboard listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("version", version))
-	return serve(ctx, srv, root, ln, cfg.ShutdownDelay, log)
+	return serve(ctx, srv, root, ln, cfg.ShutdownDelay, writeTimeout(cfg.UpstreamTimeout)+15*time.Second, log)
 }
 
 // serveMetrics serves m at GET /metrics on addr until stop is called.
@@ -303,18 +303,22 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(
 	}, nil
 }
 
-// writeTimeout bounds an upstream write detached from its request: its
-// upstream call (bounded by UPSTREAM_TIMEOUT), one follow-up read (a 412
-// fetches the policy again) and the records around them.
+// writeTimeout bounds an upstream write detached from its request. The
+// longest is a CASCO conversion: an attempt refused with 401, a token
+// renewal (which may wait for another instance's, up to one upstream
+// timeout more), the second attempt, each bounded by UPSTREAM_TIMEOUT;
+// then the records, which have a deadline of their own.
 func writeTimeout(upstream time.Duration) time.Duration {
-	return 2*upstream + 5*time.Second
+	return 4*upstream + 10*time.Second
 }
 
 // serve runs srv until ctx ends, then shuts down in order: readiness
 // turns false first (a balancer stops sending work), then the requests
 // in flight finish, then the upstream writes that run detached from their
-// requests finish and are recorded; all of it bounded by shutdownTimeout.
-func serve(ctx context.Context, srv *http.Server, app *web.Server, ln net.Listener, delay time.Duration, log *slog.Logger) error {
+// requests finish and are recorded; all of it within bound (long enough
+// for the longest write and its records), and only then do the stores
+// close (run's deferred calls).
+func serve(ctx context.Context, srv *http.Server, app *web.Server, ln net.Listener, delay, bound time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -328,22 +332,22 @@ func serve(ctx context.Context, srv *http.Server, app *web.Server, ln net.Listen
 		// Still serving, readiness off: the balancer's checks see it.
 		time.Sleep(delay)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), delay+bound)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	// Whatever became of the requests, the writes they started are
+	// waited for: their outcome is recorded before the stores close.
 	if !app.Drain(shutdownCtx) {
 		log.Error("shutdown: upstream writes still running were cut off; their outcome is unknown to this instance")
+	}
+	if shutdownErr != nil {
+		return shutdownErr
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
-
-// shutdownTimeout bounds a graceful shutdown.
-const shutdownTimeout = 20 * time.Second
 
 // startSandbox serves the sandbox on a loopback port of its own, so that
 // the dashboard talks to it over real HTTP exactly as to a real upstream.

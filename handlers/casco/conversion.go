@@ -183,9 +183,18 @@ func (c *Conversions) Convert(w http.ResponseWriter, r *http.Request) error {
 		v.Errors = errs
 		return handlers.Render(w, r, http.StatusUnprocessableEntity, cascoviews.PolicyPage(v))
 	}
-	send := func(w http.ResponseWriter, r *http.Request) error { return c.issue(w, r, q, off, in) }
-	unknown := func(w http.ResponseWriter, r *http.Request) error { return c.unknown(w, r, q, off, in, "") }
-	err = c.h.core.SendOnce(w, r, token, handlers.FormConvert, send, unknown)
+	err = c.h.core.SendOnce(w, r, handlers.Submission{
+		Token: token, Kind: handlers.FormConvert,
+		Input:   strings.Join([]string{off.OfferID, in.Method, in.Amount, in.Date, in.DocumentNumber}, "\x00"),
+		Send:    func(w http.ResponseWriter, r *http.Request) error { return c.issue(w, r, q, off, in) },
+		Pending: func(w http.ResponseWriter, r *http.Request) error { return c.unknown(w, r, q, off, in, "") },
+		// Another payment for an offer already sent: it converts once,
+		// so the quote's state (the policy, or the form) is the answer.
+		Differs: func(w http.ResponseWriter, r *http.Request) error {
+			handlers.Redirect(w, r, paths.DraftStep(q.Draft.ID, quotes.StepPolicy))
+			return nil
+		},
+	})
 	if errors.Is(err, handlers.ErrFormExpired) {
 		// It expired while being checked: as if it had before.
 		return c.expiredForm(w, r, q, off, in)
@@ -232,7 +241,8 @@ func (c *Conversions) issue(w http.ResponseWriter, r *http.Request, q *quotes.Qu
 		Method: in.Method, Currency: up.Currency, Amount: amount, Date: in.Date, DocumentNumber: in.DocumentNumber,
 	}}
 	issued, err := s.IssuePolicy(ctx, req)
-	entry := audit.Entry{Action: audit.ActionConvert, Reference: off.OfferID, Holder: handlers.Truncate(q.HolderName(), 200)}
+	entry := audit.Entry{Action: audit.ActionConvert, Reference: off.OfferID, Holder: handlers.Truncate(q.HolderName(), 200),
+		Tenant: audit.PartnerTenant(q.Account)}
 	if err == nil {
 		p := issued.Policies[0]
 		entry.Outcome, entry.UpstreamStatus, entry.UpstreamRequestID = audit.OutcomeCompleted, http.StatusOK, issued.RequestID
@@ -314,7 +324,11 @@ func (c *Conversions) recordedPolicy(ctx context.Context, q *quotes.Quote, off q
 // record keeps the issued policy (the first one, should another request
 // have recorded one for the offer), marks the quote done and shows it.
 func (c *Conversions) record(w http.ResponseWriter, r *http.Request, q *quotes.Quote, off quotes.Offer, p cascoapi.Policy) error {
-	ctx := r.Context()
+	// On a context of its own: the insurer issued the policy, and the
+	// write's deadline running out must not leave it unrecorded.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), recordTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	log := c.h.core.Log
 	body, err := json.Marshal(p)
 	if err != nil {
@@ -335,6 +349,9 @@ func (c *Conversions) record(w http.ResponseWriter, r *http.Request, q *quotes.Q
 	}
 	return c.settled(w, r, q)
 }
+
+// recordTimeout bounds recording an issued policy.
+const recordTimeout = 5 * time.Second
 
 // settled marks the quote done with its recorded policy and shows it.
 func (c *Conversions) settled(w http.ResponseWriter, r *http.Request, q *quotes.Quote) error {

@@ -25,6 +25,7 @@ func TestTwoInstancesRenewOnce(t *testing.T) {
 	// Each instance's first list of a county's localities is an upstream
 	// call: both need the token renewed.
 	var wg sync.WaitGroup
+	burst := time.Now() // the renewal is at most this old
 	answers := make([]webtest.Response, 4)
 	for i, br := range []*webtest.Browser{onA, onB, onA, onB} {
 		wg.Go(func() { answers[i] = br.Get("/casco/options/localities?county=CJ") })
@@ -44,7 +45,9 @@ func TestTwoInstancesRenewOnce(t *testing.T) {
 			t.Errorf("after the renewal = %d to %q", r.Status, r.Header.Get("Location"))
 		}
 	}
-	if n := a.Upstream.Sandbox.Calls(sandbox.RouteCascoRenew); n != 1 {
+	// The renewed token lives 2 s and is renewed in its last half second:
+	// on a machine slow enough to get there, a second renewal is due.
+	if n := a.Upstream.Sandbox.Calls(sandbox.RouteCascoRenew); n != 1 && time.Since(burst) < 1200*time.Millisecond {
 		t.Errorf("renewals = %d, want still 1", n)
 	}
 }

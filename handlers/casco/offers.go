@@ -84,11 +84,15 @@ func (o *Offers) Ask(w http.ResponseWriter, r *http.Request) error {
 	if !ok || st.DraftID != q.Draft.ID {
 		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
 	}
-	send := func(w http.ResponseWriter, r *http.Request) error { return o.ask(w, r, q) }
 	pending := func(w http.ResponseWriter, r *http.Request) error {
 		return o.stale(w, r, q, "casco.offers.pending", http.StatusAccepted)
 	}
-	err = o.h.core.SendOnce(w, r, token, handlers.FormOffers, send, pending)
+	err = o.h.core.SendOnce(w, r, handlers.Submission{
+		// The form has no fields: every sending asks the same.
+		Token: token, Kind: handlers.FormOffers,
+		Send:    func(w http.ResponseWriter, r *http.Request) error { return o.ask(w, r, q) },
+		Pending: pending, Differs: pending,
+	})
 	if errors.Is(err, handlers.ErrFormExpired) {
 		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
 	}

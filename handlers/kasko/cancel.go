@@ -171,13 +171,32 @@ func (c *Cancel) Submit(w http.ResponseWriter, r *http.Request) error {
 		v.ConfirmError = i18n.T(ctx, "cancel.error.confirm", "ID", pol.InsurerPolicyID)
 		return c.renderPanel(w, r, http.StatusUnprocessableEntity, v)
 	}
-	send := func(w http.ResponseWriter, r *http.Request) error { return c.send(w, r, pol, in, v) }
 	unknown := func(w http.ResponseWriter, r *http.Request) error { return c.unknown(w, r, v, pol, "") }
-	err = c.h.core.SendOnce(w, r, token, handlers.FormCancel, send, unknown)
+	err = c.h.core.SendOnce(w, r, handlers.Submission{
+		Token: token, Kind: handlers.FormCancel,
+		// What goes upstream: the reason and the date (the version is the
+		// form's).
+		Input:   in.upstreamReason() + "\x00" + in.Date,
+		Send:    func(w http.ResponseWriter, r *http.Request) error { return c.send(w, r, pol, in, v) },
+		Pending: unknown,
+		// Sent before from another tab with other details: the
+		// cancellation that went is the one the panel follows.
+		Differs: func(w http.ResponseWriter, r *http.Request) error { return c.sentOther(w, r, v, pol) },
+	})
 	if errors.Is(err, handlers.ErrFormExpired) {
 		return &handlers.Error{Status: http.StatusConflict, MessageKey: "cancel.error.stale_form"}
 	}
 	return err
+}
+
+// sentOther answers a confirmation of a form that was already sent with
+// other details (another tab of the session): nothing is sent again, and
+// the panel follows the policy, whose state says what the first did.
+func (c *Cancel) sentOther(w http.ResponseWriter, r *http.Request, v policies.CancelView, pol *kaskoapi.Policy) error {
+	v.Mode = policies.CancelWatch
+	v.Message = i18n.T(r.Context(), "cancel.sent_other")
+	v.PollURL = paths.CancelWatch(pol.ID)
+	return c.renderPanel(w, r, http.StatusConflict, v)
 }
 
 // unknown answers a cancellation whose outcome nobody knows (no usable

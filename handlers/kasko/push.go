@@ -137,13 +137,40 @@ func (p *Push) Submit(w http.ResponseWriter, r *http.Request) error {
 	if errs := p.validate(ctx, in); len(errs) > 0 {
 		return p.render(w, r, http.StatusUnprocessableEntity, p.view(r, token, in, errs))
 	}
-	send := func(w http.ResponseWriter, r *http.Request) error { return p.send(w, r, token, in) }
-	unknown := func(w http.ResponseWriter, r *http.Request) error { return p.unknown(w, r, token, "") }
-	err = p.h.core.SendOnce(w, r, token, handlers.FormPush, send, unknown)
+	err = p.h.core.SendOnce(w, r, handlers.Submission{
+		Token: token, Kind: handlers.FormPush, Input: in.digest(),
+		Send:    func(w http.ResponseWriter, r *http.Request) error { return p.send(w, r, token, in) },
+		Pending: func(w http.ResponseWriter, r *http.Request) error { return p.unknown(w, r, token, "") },
+		Differs: func(w http.ResponseWriter, r *http.Request) error { return p.sentOther(w, r, in) },
+	})
 	if errors.Is(err, handlers.ErrFormExpired) {
 		return &handlers.Error{Status: http.StatusConflict, MessageKey: "push.error.stale_form"}
 	}
 	return err
+}
+
+// sentOther answers a new-policy form that was already sent with other
+// details (another tab of the session): this input was not sent; it
+// stays, on a fresh form, with a warning to look at what the first one
+// created before sending it.
+func (p *Push) sentOther(w http.ResponseWriter, r *http.Request, in pushInput) error {
+	token, err := p.open(r.Context())
+	if err != nil {
+		return err
+	}
+	v := p.view(r, token, in, nil)
+	v.Alert, v.AlertTone = i18n.T(r.Context(), "push.error.sent_other"), layout.ToneWarning
+	return p.render(w, r, http.StatusConflict, v)
+}
+
+// digest is what a submission asks for, to tell two sendings of one
+// form apart.
+func (in pushInput) digest() string {
+	parts := []string{in.Variant, in.FirstName, in.LastName, in.Email, in.StartDate, in.VIN}
+	for _, kv := range in.Meta {
+		parts = append(parts, kv[0]+"="+kv[1])
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // unknown answers a push whose outcome nobody knows (no usable answer

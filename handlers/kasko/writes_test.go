@@ -2,6 +2,7 @@ package kasko_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"backoffice/internal/audit"
 	"backoffice/internal/sandbox"
+	"backoffice/internal/tokens"
 	"backoffice/web/webtest"
 )
 
@@ -144,5 +146,89 @@ func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
 			t.Fatalf("not within %v", limit)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSecondTabWithOtherDetailsIsNotDropped: two tabs of one session
+// share the open new-policy form. The first tab creates a policy; the
+// second, with another holder, is not answered with the first's result
+// as if it were its own: its details stay, on a fresh form, with a
+// warning, and nothing more was sent.
+func TestSecondTabWithOtherDetailsIsNotDropped(t *testing.T) {
+	t.Parallel()
+	srv := newCancelServer(t, sandbox.Options{})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	token := newPushForm(t, b)
+	if r := b.Post("/policies/new", pushValues(token)); r.Status != http.StatusSeeOther {
+		t.Fatalf("first tab = %d", r.Status)
+	}
+	other := pushValues(token)
+	other.Set("first_name", "Hans")
+	r := b.Post("/policies/new", other)
+	if r.Status != http.StatusConflict {
+		t.Fatalf("second tab with other details = %d to %q, want 409 with the form", r.Status, r.Header.Get("Location"))
+	}
+	if msg := webtest.Text(r.Doc.Find(`[data-testid="alert"]`)); !strings.Contains(msg, "already sent from another tab") {
+		t.Errorf("alert = %q", msg)
+	}
+	if got := r.Doc.Find(`input[name="first_name"]`).AttrOr("value", ""); got != "Hans" {
+		t.Errorf("the second tab's input was not kept: first_name %q", got)
+	}
+	if fresh := r.Doc.Find(`input[name="token"]`).AttrOr("value", ""); fresh == "" || fresh == token {
+		t.Errorf("the kept input is on token %q, want a fresh form", fresh)
+	}
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RoutePush); n != 1 {
+		t.Errorf("upstream pushes = %d, want 1", n)
+	}
+	// The same details again are the same submission: its outcome.
+	if again := b.Post("/policies/new", pushValues(token)); again.Status != http.StatusSeeOther || !strings.HasPrefix(again.Header.Get("Location"), "/pushes/") {
+		t.Errorf("the first details sent again = %d to %q, want the first result", again.Status, again.Header.Get("Location"))
+	}
+}
+
+// TestReplayFitsTheRequest: a form sent by htmx (answered with
+// HX-Redirect) and sent again as a plain form after Back gets a 303 to
+// the same place, not an empty 204.
+func TestReplayFitsTheRequest(t *testing.T) {
+	t.Parallel()
+	srv := newCancelServer(t, sandbox.Options{})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	form := pushValues(newPushForm(t, b))
+	first := b.Post("/policies/new", form, "HX-Request", "true")
+	target := first.Header.Get("HX-Redirect")
+	if first.Status != http.StatusNoContent || !strings.HasPrefix(target, "/pushes/") {
+		t.Fatalf("htmx submission = %d, HX-Redirect %q", first.Status, target)
+	}
+	plain := b.Post("/policies/new", form)
+	if plain.Status != http.StatusSeeOther || plain.Header.Get("Location") != target {
+		t.Errorf("plain resubmission = %d to %q, want 303 to %q", plain.Status, plain.Header.Get("Location"), target)
+	}
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RoutePush); n != 1 {
+		t.Errorf("upstream pushes = %d, want 1", n)
+	}
+}
+
+// failingClaims is a token store whose claims fail, as a store that
+// times out after it may have applied the claim.
+type failingClaims struct{ tokens.Store }
+
+func (failingClaims) Claim(context.Context, string) (bool, error) {
+	return false, errors.New("store timed out")
+}
+
+// TestClaimFailureIsAnUnknownOutcome: when the store cannot say whether
+// the form was claimed, nothing is sent, and the page checks the policy
+// instead of showing a 500 or inviting a blind second try.
+func TestClaimFailureIsAnUnknownOutcome(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 60}, Tokens: failingClaims{tokens.NewMemory()}})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	token := openCancelForm(t, b, fixturePath)
+	r := b.Post(cancelPath, cancelForm(token, "confirm"))
+	if r.Status != http.StatusBadGateway || r.Doc.Find(`[data-mode]`).AttrOr("data-mode", "") != "watch" {
+		t.Fatalf("claim failure = %d mode %q, want 502 with the watch panel", r.Status, r.Doc.Find(`[data-mode]`).AttrOr("data-mode", ""))
+	}
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCancelPolicy); n != 0 {
+		t.Errorf("upstream cancellations = %d, want none", n)
 	}
 }

@@ -248,8 +248,12 @@ func testRedisKeys(t *testing.T, url string) {
 	if err := s.Finish(ctx, "form", []byte("answer"), time.Now().Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	keys = []string{ns + "r:form", ns + "o:sess-1", ns + "x:sess-1"}
+	// Claimed, the form left its owner's bound (o:, now empty and gone).
+	keys = []string{ns + "r:form", ns + "x:sess-1"}
 	ttls(3 * time.Hour)
+	if n, err := c.Exists(ctx, ns+"o:sess-1").Result(); err != nil || n != 0 {
+		t.Errorf("the owner's bound still lists the claimed form (%d, %v)", n, err)
+	}
 
 	// Another namespace is another store.
 	other := tokens.NewRedis(c, newNamespace())

@@ -212,6 +212,14 @@ func (m *Memory) Claim(_ context.Context, key string) (bool, error) {
 		return false, nil
 	}
 	r.Claimed = now
+	// Out of the owner's bound: a write under way is not an open form.
+	list := m.owners[r.Owner]
+	for i, o := range list {
+		if o == r {
+			m.owners[r.Owner] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
 	return true, nil
 }
 
@@ -279,7 +287,17 @@ func (m *Memory) Release(_ context.Context, key string) error {
 	if r.Result != nil {
 		return invalid("releasing a finished record")
 	}
+	if r.Claimed.IsZero() {
+		return nil
+	}
 	r.Claimed = time.Time{}
+	// An open form again: back in its owner's bound, in creation order.
+	list := m.owners[r.Owner]
+	i := len(list)
+	for i > 0 && list[i-1].Created.After(r.Created) {
+		i--
+	}
+	m.owners[r.Owner] = append(list[:i:i], append([]*Record{r}, list[i:]...)...)
 	return nil
 }
 

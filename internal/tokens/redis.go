@@ -184,8 +184,12 @@ return 1
 
 // claimScript: KEYS record. -1: no record; HSETNX's 1 for the winner.
 var claimScript = redis.NewScript(luaCommon + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-return redis.call('HSETNX', KEYS[1], 'claimed', fmt(clock()))
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner then return -1 end
+local won = redis.call('HSETNX', KEYS[1], 'claimed', fmt(clock()))
+-- Out of the owner's bound: a write under way is not an open form.
+if won == 1 then redis.call('ZREM', ARGV[1] .. 'o:' .. owner, ARGV[2]) end
+return won
 `)
 
 // setStateScript: KEYS record; ARGV state. 0: no record (a bare HSET
@@ -214,12 +218,21 @@ end
 return 1
 `)
 
-// releaseScript: KEYS record. -1: no record; -2: finished.
+// releaseScript: KEYS record; ARGV namespace, key. -1: no record; -2:
+// finished. A released record is an open form again: back in its
+// owner's bound.
 var releaseScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'created', 'finished')
+local h = redis.call('HMGET', KEYS[1], 'created', 'finished', 'claimed', 'owner')
 if not h[1] then return -1 end
 if h[2] then return -2 end
+if not h[3] then return 1 end
 redis.call('HDEL', KEYS[1], 'claimed')
+if h[4] ~= '' then
+	local idx = ARGV[1] .. 'o:' .. h[4]
+	redis.call('ZADD', idx, h[1], ARGV[2])
+	local ttl = redis.call('PTTL', KEYS[1])
+	if ttl > redis.call('PTTL', idx) then redis.call('PEXPIRE', idx, ttl) end
+end
 return 1
 `)
 
@@ -360,7 +373,7 @@ func (s *Redis) Claim(ctx context.Context, key string) (bool, error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
-	n, err := s.run(ctx, claimScript, "claiming a record", []string{s.recordKey(key)})
+	n, err := s.run(ctx, claimScript, "claiming a record", []string{s.recordKey(key)}, s.ns, key)
 	if err != nil {
 		return false, err
 	}
@@ -418,7 +431,7 @@ func (s *Redis) Release(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	n, err := s.run(ctx, releaseScript, "releasing a record", []string{s.recordKey(key)})
+	n, err := s.run(ctx, releaseScript, "releasing a record", []string{s.recordKey(key)}, s.ns, key)
 	if err != nil {
 		return err
 	}

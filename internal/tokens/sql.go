@@ -196,13 +196,14 @@ func (s *sqlStore) Create(ctx context.Context, r Record, perOwner int) (err erro
 	return nil
 }
 
-// bound removes the owner's oldest records beyond its perOwner newest
-// unexpired ones. The read finds the oldest record to keep, so that an
+// bound removes the owner's oldest open (unclaimed) records beyond its
+// perOwner newest unexpired ones; a claimed record is a write under way
+// or its kept answer, never evicted. The read finds the oldest record to keep, so that an
 // owner under the bound (the usual case) costs one indexed read and no
 // delete; expired rows are left to prune.
 func (s *sqlStore) bound(ctx context.Context, tx *sql.Tx, owner string, perOwner int, now time.Time) error {
 	a := s.args()
-	q := `SELECT created_at, key FROM tokens_records WHERE owner = ` + a.Add(owner) + ` AND expires_at > ` + a.Add(s.d.Time(now)) +
+	q := `SELECT created_at, key FROM tokens_records WHERE owner = ` + a.Add(owner) + ` AND claimed_at IS NULL AND expires_at > ` + a.Add(s.d.Time(now)) +
 		` ORDER BY created_at DESC, key DESC LIMIT 1 OFFSET ` + a.Add(perOwner-1)
 	var created sqlstore.Time
 	var key string
@@ -214,7 +215,7 @@ func (s *sqlStore) bound(ctx context.Context, tx *sql.Tx, owner string, perOwner
 		return err
 	}
 	a = s.args()
-	q = `DELETE FROM tokens_records WHERE owner = ` + a.Add(owner) + ` AND (created_at, key) < (` + a.Add(s.d.Time(created.T)) + `, ` + a.Add(key) + `)`
+	q = `DELETE FROM tokens_records WHERE owner = ` + a.Add(owner) + ` AND claimed_at IS NULL AND (created_at, key) < (` + a.Add(s.d.Time(created.T)) + `, ` + a.Add(key) + `)`
 	_, err = s.exec(ctx, tx, q, a.Vals)
 	return err
 }
