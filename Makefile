@@ -8,6 +8,7 @@ GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 HTMX_VERSION := 2.0.11
 # Test binaries may run in parallel, but the browser tests are heavy on 2 cores.
 TEST_FLAGS ?= -race -count=1 -timeout 15m
+FUZZTIME ?= 5s
 
 .PHONY: help
 help: ## List the targets
@@ -65,6 +66,11 @@ test: check-generate lint ## Run every test (browser tests need chromium; .ci/ru
 	  echo; echo "================ SKIPPED TESTS (something they need is missing) ================"; \
 	  cat $$skiplog; echo "================================================================================"; \
 	fi; rm -f $$skiplog; exit $$status
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 5s): redirect targets, VINs
+	go test -run '^$$' -fuzz '^FuzzSafeNext$$' -fuzztime $(FUZZTIME) ./handlers/
+	go test -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME) ./internal/vin/
 
 .PHONY: bench
 bench: ## Run the benchmarks (sandbox list serving, list page render, dashboard/upstream latency ratio)

@@ -3,9 +3,12 @@ package handlers
 import (
 	"net/http"
 
+	"backoffice/apiclient"
 	"backoffice/internal/i18n"
 	"backoffice/internal/paths"
+	"backoffice/internal/session"
 	"backoffice/views/auth"
+	"backoffice/views/layout"
 )
 
 // Auth serves what signing in and out share between the products: the
@@ -44,6 +47,57 @@ func (a *Auth) SignOut(w http.ResponseWriter, r *http.Request) error {
 	}
 	Redirect(w, r, paths.SignIn)
 	return nil
+}
+
+// SignOutPartner handles POST /signout/partner: it ends the partner login
+// alone (upstream too), and a KASKO login beside it stays. The upstream
+// session ends through the sign-out hooks, which end upstream sessions
+// and only the partner login has one.
+func (a *Auth) SignOutPartner(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := a.c.Sessions.Casco(r.Context()); ok {
+		for _, fn := range a.c.signOuts {
+			fn(r.Context())
+		}
+	}
+	if err := a.c.Sessions.SignOutPartner(r.Context()); err != nil {
+		return err
+	}
+	Redirect(w, r, paths.Home)
+	return nil
+}
+
+// SignOutKasko handles POST /signout/kasko: it ends the KASKO login alone;
+// a partner login beside it stays.
+func (a *Auth) SignOutKasko(w http.ResponseWriter, r *http.Request) error {
+	if err := a.c.Sessions.SignOutKasko(r.Context()); err != nil {
+		return err
+	}
+	Redirect(w, r, paths.Home)
+	return nil
+}
+
+// keptLogin names, on the page a sign-in lands on, the other login that
+// sign-in kept: whoever signs in must see that the browser still acts as
+// someone else too (a shared machine, a planted session).
+func (a *Auth) keptLogin(r *http.Request, meta *layout.PageMeta) {
+	if a.c.Sessions == nil {
+		return
+	}
+	ctx := r.Context()
+	switch a.c.Sessions.PopKept(ctx) {
+	case session.KeptPartner:
+		if l, ok := a.c.Sessions.Casco(ctx); ok {
+			meta.Kept = &layout.KeptLogin{Kind: layout.KeptPartner, Account: l.Account, SignOutURL: paths.SignOutPartner}
+		}
+	case session.KeptKasko:
+		if l, ok := a.c.Sessions.Kasko(ctx); ok {
+			name := apiclient.MaskKey(l.Key)
+			if l.DisplayName != "" {
+				name = l.DisplayName + " (" + name + ")"
+			}
+			meta.Kept = &layout.KeptLogin{Kind: layout.KeptKasko, Account: name, SignOutURL: paths.SignOutKasko}
+		}
+	}
 }
 
 // View is the sign-in page as the request asks for it (its tab and where

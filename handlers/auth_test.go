@@ -185,3 +185,88 @@ func TestIdleSessionEnds(t *testing.T) {
 		t.Fatalf("idle session: / → %q, want /signin", r.Header.Get("Location"))
 	}
 }
+
+// TestSignInNamesTheKeptLogin: a sign-in keeps the session's other login
+// (a planted partner login survives a KASKO sign-in, and the reverse),
+// so the page it lands on names that login, once, with a sign-out of it
+// alone that works.
+func TestSignInNamesTheKeptLogin(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}})
+	partner := srv.Upstream.Sandbox.CascoAccounts()[0]
+	partnerForm := url.Values{"account": {partner.Account}, "password": {partner.Password}}
+
+	t.Run("partner kept by a key sign-in", func(t *testing.T) {
+		b := srv.NewBrowser(t)
+		b.Header.Set("Accept-Language", "en")
+		if r := b.Post("/signin/partner", partnerForm); r.Status != http.StatusSeeOther {
+			t.Fatalf("partner sign-in: got %d, want 303", r.Status)
+		}
+		// The first page after the partner sign-in names nothing: no key.
+		if n := b.Page(t, "/casco", http.StatusOK).Doc.Find(`[data-testid="kept-login"]`).Length(); n != 0 {
+			t.Fatalf("got %d kept-login notices after a lone sign-in, want 0", n)
+		}
+		r := b.Post("/signin", url.Values{"key": {sandbox.KeyASecretTest}})
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/policies" {
+			t.Fatalf("key sign-in: got %d to %q, want 303 to /policies", r.Status, r.Header.Get("Location"))
+		}
+		land := b.Page(t, "/policies", http.StatusOK)
+		notice := land.Doc.Find(`[data-testid="kept-login"]`)
+		if notice.Length() != 1 || notice.AttrOr("data-kind", "") != "partner" {
+			t.Fatalf("got %d kept-login notices (kind %q), want 1 naming the partner", notice.Length(), notice.AttrOr("data-kind", ""))
+		}
+		if got := webtest.Text(notice); !strings.Contains(got, partner.Account) {
+			t.Errorf("notice: got %q, want it to name %q", got, partner.Account)
+		}
+		form := notice.Find("form")
+		if form.AttrOr("method", "") != "post" || form.AttrOr("action", "") != "/signout/partner" {
+			t.Errorf("sign-out form: got %s %q, want post /signout/partner", form.AttrOr("method", ""), form.AttrOr("action", ""))
+		}
+		// Once only.
+		if n := b.Page(t, "/policies", http.StatusOK).Doc.Find(`[data-testid="kept-login"]`).Length(); n != 0 {
+			t.Errorf("got %d notices on the second page, want 0", n)
+		}
+		out := b.Post("/signout/partner", url.Values{})
+		if out.Status != http.StatusSeeOther || out.Header.Get("Location") != "/" {
+			t.Fatalf("partner sign-out: got %d to %q, want 303 to /", out.Status, out.Header.Get("Location"))
+		}
+		if r := b.Get("/casco"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin") {
+			t.Errorf("/casco after the partner sign-out: got %d to %q, want the sign-in", r.Status, r.Header.Get("Location"))
+		}
+		if badge := b.Page(t, "/policies", http.StatusOK).Doc.Find(`[data-testid="user-key"]`); webtest.Text(badge) != "sk_test_…"+sandbox.KeyASecretTest[len(sandbox.KeyASecretTest)-4:] {
+			t.Errorf("the KASKO login did not stay: badge %q", webtest.Text(badge))
+		}
+	})
+
+	t.Run("key kept by a partner sign-in", func(t *testing.T) {
+		b := srv.SignedIn(t, sandbox.KeyASecretTest)
+		if r := b.Post("/signin/partner", partnerForm); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/casco" {
+			t.Fatalf("partner sign-in: got %d to %q, want 303 to /casco", r.Status, r.Header.Get("Location"))
+		}
+		notice := b.Page(t, "/casco", http.StatusOK).Doc.Find(`[data-testid="kept-login"]`)
+		want := "sk_test_…" + sandbox.KeyASecretTest[len(sandbox.KeyASecretTest)-4:]
+		if notice.AttrOr("data-kind", "") != "kasko" || !strings.Contains(webtest.Text(notice), want) {
+			t.Fatalf("notice: got %q (kind %q), want it to name %s", webtest.Text(notice), notice.AttrOr("data-kind", ""), want)
+		}
+		if strings.Contains(notice.Text(), sandbox.KeyASecretTest) {
+			t.Error("the notice shows the whole key")
+		}
+		if got := notice.Find("form").AttrOr("action", ""); got != "/signout/kasko" {
+			t.Errorf("sign-out form action: got %q, want /signout/kasko", got)
+		}
+		if out := b.Post("/signout/kasko", url.Values{}); out.Status != http.StatusSeeOther {
+			t.Fatalf("key sign-out: got %d, want 303", out.Status)
+		}
+		if r := b.Get("/policies"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin") {
+			t.Errorf("/policies after the key sign-out: got %d to %q, want the sign-in", r.Status, r.Header.Get("Location"))
+		}
+		b.Page(t, "/casco", http.StatusOK)
+	})
+
+	t.Run("cross-site sign-out is refused", func(t *testing.T) {
+		b := srv.SignedIn(t, sandbox.KeyASecretTest)
+		if r := b.Post("/signout/kasko", url.Values{}, "Sec-Fetch-Site", "cross-site"); r.Status != http.StatusForbidden {
+			t.Errorf("got %d, want 403", r.Status)
+		}
+	})
+}

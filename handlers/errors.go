@@ -128,7 +128,9 @@ func (c *Core) ServeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("HX-Reswap", "innerHTML")
 		msg := i18n.T(r.Context(), p.messageKey)
 		if rerr := Render(w, r, p.status, layout.Alert("error", msg, supportID)); rerr != nil {
-			http.Error(w, http.StatusText(p.status), p.status)
+			c.Log.Error("rendering the error alert failed", slog.String("error", rerr.Error()),
+				slog.String("request_id", RequestID(r.Context())))
+			c.ServeFallback(w, r, p.status)
 		}
 		return
 	}
@@ -139,9 +141,21 @@ func (c *Core) ServeError(w http.ResponseWriter, r *http.Request, err error) {
 		v.RetryURL = r.URL.RequestURI()
 	}
 	if rerr := Render(w, r, p.status, errorpage.Page(v)); rerr != nil {
-		c.Log.Error("rendering the error page failed", slog.String("error", rerr.Error()))
-		http.Error(w, http.StatusText(p.status), p.status)
+		c.Log.Error("rendering the error page failed", slog.String("error", rerr.Error()),
+			slog.String("request_id", RequestID(r.Context())))
+		c.ServeFallback(w, r, p.status)
 	}
+}
+
+// ServeFallback answers with the page pre-rendered at start, in the
+// request's language with its id: what is left when rendering itself
+// fails. Without one (a core built by a test) it answers in plain text.
+func (c *Core) ServeFallback(w http.ResponseWriter, r *http.Request, status int) {
+	if c.fallback == nil {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	c.fallback.Serve(w, r, status, i18n.Lang(r.Context()), RequestID(r.Context()))
 }
 
 // NotFound answers every path no route matches.

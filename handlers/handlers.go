@@ -20,6 +20,7 @@ import (
 	"backoffice/internal/format"
 	"backoffice/internal/session"
 	"backoffice/internal/tokens"
+	"backoffice/views/errorpage"
 	"backoffice/views/layout"
 )
 
@@ -75,6 +76,9 @@ type Config struct {
 	Tokens       TokenStore
 	WriteTimeout time.Duration
 	Observer     Observer
+	// Fallback is the pre-rendered page for when the error page itself
+	// cannot be rendered (nil: plain text).
+	Fallback *errorpage.Fallback
 }
 
 // Core is what every page and action shares. Its exported fields are for
@@ -91,6 +95,7 @@ type Core struct {
 	observer  Observer
 	frames    []Frame
 	signOuts  []func(context.Context)
+	fallback  *errorpage.Fallback
 
 	// Auth serves the sign-in page, the home redirect and signing out;
 	// Prefs the viewer's preferences.
@@ -113,10 +118,11 @@ func New(cfg Config) *Core {
 		Log: cfg.Logger, Sessions: cfg.Sessions, Features: cfg.Features, Zones: format.NewZones(),
 		Forms:    NewForms(FormsConfig{Store: cfg.Tokens, Log: cfg.Logger, WriteTimeout: cfg.WriteTimeout, Observer: cfg.Observer}),
 		observer: cfg.Observer,
-		assets:   cfg.Assets, languages: cfg.Languages,
+		assets:   cfg.Assets, languages: cfg.Languages, fallback: cfg.Fallback,
 	}
 	c.Auth = &Auth{c: c}
 	c.Prefs = &Prefs{c: c}
+	c.AddFrame(c.Auth.keptLogin)
 	return c
 }
 

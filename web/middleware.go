@@ -14,6 +14,8 @@ import (
 	"github.com/a-h/templ"
 
 	"backoffice/handlers"
+	"backoffice/internal/i18n"
+	"backoffice/views/errorpage"
 )
 
 // middleware wraps a handler; chain applies them so that the first listed
@@ -98,7 +100,9 @@ func logRequests(log *slog.Logger) middleware {
 
 // recoverPanics turns a panic into a logged 500 instead of a dropped
 // connection. It sits inside requestID so the log line carries the id.
-func recoverPanics(log *slog.Logger) middleware {
+// The answer is the pre-rendered fallback page (serve): whatever
+// panicked may be what renders pages.
+func recoverPanics(log *slog.Logger, serve func(http.ResponseWriter, *http.Request)) middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -116,17 +120,48 @@ func recoverPanics(log *slog.Logger) middleware {
 					slog.String("stack", string(debug.Stack())),
 				)
 				w.Header().Set("Connection", "close")
-				http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+				if serve == nil {
+					http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+					return
+				}
+				serve(w, r)
 			}()
 			next.ServeHTTP(w, r)
 		})
 	}
 }
 
+// panicPage answers a recovered panic with the fallback page in the
+// viewer's language. The panic recovery sits outside the i18n middleware
+// (so that a panic there is caught too), so the language is chosen here
+// the same way: preference cookie, then Accept-Language.
+func panicPage(f *errorpage.Fallback, catalog *i18n.Catalog, preferred func(*http.Request) string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		pref := ""
+		if preferred != nil {
+			pref = preferred(r)
+		}
+		lang := catalog.Match(pref, r.Header.Get("Accept-Language"))
+		f.Serve(w, r, http.StatusInternalServerError, lang, handlers.RequestID(r.Context()))
+	}
+}
+
+// hstsValue asks browsers to use only HTTPS for a year, subdomains
+// included: sent only when the dashboard is served over TLS (Secure
+// cookies), since over plain HTTP browsers ignore it anyway and it would
+// only mislead.
+const hstsValue = "max-age=31536000; includeSubDomains"
+
 // secureHeaders sets a strict Content-Security-Policy with a per-request
 // nonce (handed to templ, which puts it on the scripts it renders) and the
-// usual hardening headers.
-func secureHeaders(next http.Handler) http.Handler {
+// usual hardening headers; hsts adds Strict-Transport-Security.
+func secureHeaders(hsts bool) middleware {
+	return func(next http.Handler) http.Handler {
+		return secureHeadersHandler(next, hsts)
+	}
+}
+
+func secureHeadersHandler(next http.Handler, hsts bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [18]byte
 		_, _ = rand.Read(b[:])
@@ -140,6 +175,9 @@ func secureHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if hsts {
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
 		next.ServeHTTP(w, r.WithContext(templ.WithNonce(r.Context(), nonce)))
 	})
 }

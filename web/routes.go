@@ -31,6 +31,8 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("POST /signin", wrap(k.Auth.SignIn))
 	mux.Handle("POST /signin/partner", wrap(p.Auth.SignIn))
 	mux.Handle("POST /signout", wrap(c.Auth.SignOut))
+	mux.Handle("POST /signout/partner", wrap(c.Auth.SignOutPartner))
+	mux.Handle("POST /signout/kasko", wrap(c.Auth.SignOutKasko))
 	mux.Handle("POST /preferences/language", wrap(c.Prefs.Language))
 	mux.Handle("POST /preferences/times", wrap(c.Prefs.Times))
 
@@ -80,6 +82,7 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("GET /casco/drafts/{id}/policy", wrap(p.PartnerSignedIn(p.Conversions.Form)))
 	mux.Handle("POST /casco/drafts/{id}/policy", wrap(p.PartnerSignedIn(p.Conversions.Convert)))
 	mux.Handle("GET /casco/policies/{series}/{number}/pdf", wrap(p.PartnerSignedIn(p.Conversions.PDF)))
+	mux.Handle("GET /casco/audit", wrap(p.PartnerSignedIn(p.AuditList)))
 
 	// Everything else: 405 where the path exists under another method,
 	// 404 otherwise, both as dashboard pages.

@@ -20,6 +20,7 @@ import (
 	"backoffice/internal/session"
 	"backoffice/internal/tokens"
 	"backoffice/static"
+	"backoffice/views/errorpage"
 	"backoffice/views/layout"
 )
 
@@ -92,6 +93,9 @@ func New(cfg Config) (*Server, error) {
 	// The CASCO pages share CascoApi renewals through the same store.
 	cfg.Casco.Tokens = cfg.Tokens
 	a := cfg.Assets
+	// Written once, now: when a page cannot be rendered, nothing that
+	// renders is trusted.
+	fallback := errorpage.NewFallback(cfg.Catalog, a.Path("css/app.css"))
 	core := handlers.New(handlers.Config{
 		Logger:       cfg.Logger,
 		Assets:       layout.Assets{CSS: a.Path("css/app.css"), HTMX: a.Path("js/htmx.min.js"), App: a.Path("js/app.js"), Favicon: a.Path("img/favicon.svg")},
@@ -101,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 		Tokens:       cfg.Tokens,
 		WriteTimeout: cfg.WriteTimeout,
 		Observer:     cfg.Metrics,
+		Fallback:     fallback,
 	})
 	app := &app{core: core, kasko: kasko.New(core, cfg.Kasko), casco: casco.New(core, cfg.Casco)}
 	mux := routes(app, cfg.Assets, hc)
@@ -131,9 +136,10 @@ func New(cfg Config) (*Server, error) {
 		// Outside the panic recovery, so that a recovered panic counts as
 		// the 500 it became; outside compression, whose time it includes.
 		cfg.Metrics.Middleware(patternOf),
-		recoverPanics(cfg.Logger),
+		recoverPanics(cfg.Logger, panicPage(fallback, cfg.Catalog, core.Language)),
 		func(h http.Handler) http.Handler { return compress(h) },
-		secureHeaders,
+		// HSTS only where cookies are Secure: served over TLS.
+		secureHeaders(cfg.Sessions.Secure()),
 		cfg.Catalog.Middleware(core.Language),
 		crossOrigin.Handler,
 		skipSessions(cfg.Sessions.LoadAndSave),

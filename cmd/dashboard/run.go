@@ -26,6 +26,8 @@ import (
 	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/session"
+	"backoffice/internal/sqlstore"
+	"backoffice/internal/throttle"
 	"backoffice/internal/tokens"
 	"backoffice/static"
 	"backoffice/web"
@@ -55,8 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := newLogger(cfg, stdout)
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("DATA_DIR: %w", err)
+	restrictUmask()
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return err
 	}
 
 	features := handlers.Features{}
@@ -177,6 +180,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		defer stop()
 	}
 
+	// Failed sign-ins are counted where every instance sees them: Redis
+	// when sessions are there (fast, keys expire by themselves, falls
+	// back to memory when Redis is away), else the audit log's
+	// PostgreSQL, else this process (one instance; a restart forgets).
+	var limiter *throttle.Counting
+	throttleStore := "memory"
+	switch {
+	case cfg.SessionStore == "redis":
+		limiter, err = throttle.OpenRedis(ctx, throttle.RedisConfig{URL: cfg.RedisURL, Log: log}, throttle.DefaultLimits)
+		throttleStore = "redis"
+	case cfg.AuditDatabaseURL != "":
+		limiter, err = throttle.OpenSQL(ctx, sqlstore.Config{DatabaseURL: cfg.AuditDatabaseURL, URLSetting: "AUDIT_DATABASE_URL"}, throttle.DefaultLimits)
+		throttleStore = "postgresql"
+	default:
+		limiter, err = throttle.NewMemory(throttle.DefaultLimits)
+	}
+	if err != nil {
+		return err
+	}
+	defer limiter.Close()
+	log.Info("sign-in throttle", slog.String("store", throttleStore), slog.Int("trusted_proxies", len(cfg.TrustedProxies)))
+	guard := throttle.NewGuard(throttle.GuardConfig{Limiter: limiter, TrustedProxies: cfg.TrustedProxies, Failure: m.SignInFailure, Log: log})
+
 	var kaskoFor func(string) kaskopages.PolicyAPI
 	if cfg.KaskoAPIURL != "" {
 		opts := []kasko.Option{kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log), kasko.WithUserAgent("policy-backoffice/" + version)}
@@ -239,8 +265,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			Audit:          auditLog,
 			SortableFields: cfg.KaskoSortFields,
 			ProductNames:   cfg.KaskoProducts,
+			Throttle:       guard,
 		},
-		Casco:        cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog},
+		Casco:        cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog, Throttle: guard},
 		Tokens:       tokenStore,
 		WriteTimeout: writeTimeout(cfg.UpstreamTimeout),
 		Metrics:      m,
@@ -278,6 +305,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("dashboard listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("version", version))
 	return serve(ctx, srv, root, ln, cfg.ShutdownDelay, writeTimeout(cfg.UpstreamTimeout)+15*time.Second, log)
+}
+
+// prepareDataDir creates DATA_DIR private (0700), or refuses one that
+// every user may write to: anyone on the machine could then swap the
+// session secret or a database for their own, or read what is created
+// before its mode is set.
+func prepareDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("DATA_DIR: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("DATA_DIR: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("DATA_DIR %s is not a directory", dir)
+	case fi.Mode().Perm()&0o002 != 0:
+		return fmt.Errorf("DATA_DIR %s is writable by every user (mode %04o): make it private to the dashboard's user (chmod 700 %s)",
+			dir, fi.Mode().Perm(), dir)
+	}
+	return nil
 }
 
 // serveMetrics serves m at GET /metrics on addr until stop is called.

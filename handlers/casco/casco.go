@@ -8,6 +8,7 @@
 //
 //	POST /signin/partner                          signin.go
 //	GET  /casco                                   history.go
+//	GET  /casco/audit                             audit.go
 //	GET  /casco/options/{counties,localities,…}   nomenclature.go
 //	POST /casco/drafts, GET /casco/drafts/{id}    drafts.go
 //	/casco/drafts/{id}/vehicle                    vehicle.go
@@ -28,6 +29,7 @@ import (
 	"backoffice/handlers"
 	"backoffice/internal/audit"
 	"backoffice/internal/quotes"
+	"backoffice/internal/throttle"
 	"backoffice/internal/tokens"
 )
 
@@ -46,6 +48,9 @@ type Deps struct {
 	// instances never spend one refresh token twice. Nil: renewals are
 	// shared within this process only.
 	Tokens tokens.Store
+	// Throttle refuses sign-ins after too many failures (shared with the
+	// KASKO form); nil throttles nothing.
+	Throttle *throttle.Guard
 }
 
 // Handlers are the CASCO partner pages.
@@ -54,6 +59,8 @@ type Handlers struct {
 	casco  *cascoapi.Client
 	quotes quotes.Store
 	audit  audit.Log
+	// throttle guards the partner sign-in.
+	throttle *throttle.Guard
 
 	// Auth serves the partner sign-in form.
 	Auth *Auth
@@ -86,7 +93,7 @@ func New(core *handlers.Core, d Deps) *Handlers {
 	if d.Casco != nil && d.Tokens != nil {
 		d.Casco.ShareRenewals(sharedRenewals{store: d.Tokens, sessions: core.Sessions})
 	}
-	h := &Handlers{core: core, casco: d.Casco, quotes: d.Quotes, audit: d.Audit}
+	h := &Handlers{core: core, casco: d.Casco, quotes: d.Quotes, audit: d.Audit, throttle: d.Throttle}
 	h.Auth = &Auth{h: h}
 	h.History = &History{h: h}
 	h.Nomenclature = newNomenclature(h)

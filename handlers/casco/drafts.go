@@ -24,6 +24,22 @@ func (d *Drafts) Create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A click on "New quote" while an untouched one is among the newest
+	// opens that one: repeated clicks (or a script) must not fill the
+	// history with empty drafts.
+	recent, err := d.h.quotes.ListDrafts(ctx, account, quotes.Filter{Limit: reuseWindow})
+	if err != nil {
+		return err
+	}
+	for _, dr := range recent.Drafts {
+		if dr.Version == 1 && dr.Step == quotes.StepVehicle {
+			handlers.Redirect(w, r, paths.DraftStep(dr.ID, quotes.StepVehicle))
+			return nil
+		}
+	}
+	if recent.Total >= maxDrafts {
+		return &handlers.Error{Status: http.StatusConflict, MessageKey: "casco.drafts.too_many"}
+	}
 	draft, err := d.h.quotes.CreateDraft(ctx, account)
 	if err != nil {
 		return err
@@ -31,6 +47,15 @@ func (d *Drafts) Create(w http.ResponseWriter, r *http.Request) error {
 	handlers.Redirect(w, r, paths.DraftStep(draft.ID, quotes.StepVehicle))
 	return nil
 }
+
+const (
+	// reuseWindow is how many of the newest drafts are looked at for an
+	// untouched one to reopen.
+	reuseWindow = 10
+	// maxDrafts bounds one partner account's quote history: far above a
+	// broker's year of quotes, far below what fills a disk.
+	maxDrafts = 5000
+)
 
 // Open handles GET /casco/drafts/{id}: the quote where it was left.
 func (d *Drafts) Open(w http.ResponseWriter, r *http.Request) error {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"backoffice/apiclient"
@@ -12,6 +13,7 @@ import (
 	"backoffice/handlers"
 	"backoffice/internal/paths"
 	"backoffice/internal/session"
+	"backoffice/internal/throttle"
 	"backoffice/views/auth"
 )
 
@@ -38,14 +40,32 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	account := strings.TrimSpace(r.PostForm.Get("account"))
 	password := r.PostForm.Get("password")
+	// Account names are compared without case, so that changing the
+	// case of a name does not buy a guesser a fresh count.
+	malformed := len(account) > maxAccountLen || len(password) > maxAccountLen || !utf8.ValidString(account)
+	counted := ""
+	if !malformed {
+		counted = strings.ToLower(account)
+	}
+	try, err := h.throttle.Begin(r, throttle.Casco, counted)
+	if err != nil {
+		return err
+	}
+	defer try.Done()
+	var retryAfter time.Duration
 	problem, upstreamID := "", ""
 	var s *cascoapi.Session
 	switch {
 	case account == "" || password == "":
 		problem = "partner.error.empty"
-	case len(account) > maxAccountLen || len(password) > maxAccountLen || !utf8.ValidString(account):
+	case malformed:
 		problem = "partner.error.malformed"
+		try.Malformed()
 	default:
+		if ok, wait := try.Allowed(); !ok {
+			problem, retryAfter = "partner.error.throttled", wait
+			break
+		}
 		var err error
 		s, err = h.casco.Login(r.Context(), account, password)
 		upstreamID = handlers.UpstreamRequestID(err)
@@ -53,6 +73,7 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 		case err == nil:
 		case errors.Is(err, cascoapi.ErrInvalidCredentials), errors.Is(err, apiclient.ErrUnauthorized), errors.Is(err, apiclient.ErrForbidden):
 			problem = "partner.error.rejected"
+			try.Rejected()
 		default:
 			h.core.Log.Warn("partner sign-in failed upstream", slog.String("error", apiclient.Redact(err.Error())),
 				slog.String("request_id", handlers.RequestID(r.Context())))
@@ -62,10 +83,15 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 	if problem != "" {
 		v := h.core.Auth.View(r, auth.TabCasco)
 		v.PartnerErrorKey, v.PartnerAccount, v.UpstreamRequestID = problem, account, upstreamID
-		if handlers.IsHTMX(r) {
-			return handlers.Render(w, r, http.StatusUnprocessableEntity, auth.PartnerForm(v))
+		status := http.StatusUnprocessableEntity
+		if retryAfter > 0 {
+			throttle.SetRetryAfter(w, retryAfter)
+			status = http.StatusTooManyRequests
 		}
-		return handlers.Render(w, r, http.StatusUnprocessableEntity, auth.SignIn(v))
+		if handlers.IsHTMX(r) {
+			return handlers.Render(w, r, status, auth.PartnerForm(v))
+		}
+		return handlers.Render(w, r, status, auth.SignIn(v))
 	}
 	t := s.Tokens()
 	if err := h.core.Sessions.SignInCasco(r.Context(), session.CascoLogin{

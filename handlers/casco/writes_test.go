@@ -1,6 +1,7 @@
 package casco_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"backoffice/internal/audit"
+	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/web/webtest"
 )
@@ -89,5 +91,55 @@ func TestOffersDoubleClickAsksOnce(t *testing.T) {
 	columns := page.Doc.Find(`thead th[data-provider]`).Length()
 	if columns == 0 || asked != columns {
 		t.Errorf("insurers asked %d times for %d columns, want once each", asked, columns)
+	}
+}
+
+// TestNewQuoteReusesTheUntouchedDraft: "New quote" clicked over and over
+// opens one empty draft, not one per click; a quote started in earnest
+// makes room for a new one; an account at the cap is told why.
+func TestNewQuoteReusesTheUntouchedDraft(t *testing.T) {
+	t.Parallel()
+	srv := newCascoServer(t, sandbox.Options{})
+	b := demoPartner(t, srv)
+	first := newDraft(t, b)
+	for range 20 {
+		if again := newDraft(t, b); again != first {
+			t.Fatalf("a click opened draft %s, want the untouched %s", again, first)
+		}
+	}
+	page, err := srv.Quotes.ListDrafts(context.Background(), sandbox.CascoDemoAccount, quotes.Filter{Limit: 100})
+	if err != nil || page.Total != 1 {
+		t.Fatalf("drafts after 21 clicks = %d (%v), want 1", page.Total, err)
+	}
+	saveStep(t, b, first, "vehicle", vehicleForm, "owner")
+	if next := newDraft(t, b); next == first {
+		t.Error("a started quote was reopened as a new one")
+	}
+}
+
+// TestDraftCap: an account holding the most drafts it may keep is told
+// so, and none is made.
+func TestDraftCap(t *testing.T) {
+	t.Parallel()
+	store := quotes.NewMemory()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Quotes: store})
+	b := demoPartner(t, srv)
+	ctx := context.Background()
+	for range 5000 {
+		d, err := store.CreateDraft(ctx, sandbox.CascoDemoAccount)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Title = "started"
+		if _, err := store.SaveDraft(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := b.Post("/casco/drafts", nil)
+	if r.Status != http.StatusConflict || !strings.Contains(webtest.Text(r.Doc.Find("main")), "most quotes it can keep") {
+		t.Fatalf("at the cap = %d: %.300s", r.Status, webtest.Text(r.Doc.Find("main")))
+	}
+	if page, _ := store.ListDrafts(ctx, sandbox.CascoDemoAccount, quotes.Filter{Limit: 1}); page.Total != 5000 {
+		t.Errorf("drafts = %d, want still 5000", page.Total)
 	}
 }

@@ -2,6 +2,7 @@ package kasko
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -104,14 +105,15 @@ func parseAudit(r *http.Request) (auditQuery, error) {
 }
 
 // List handles GET /audit: the full page, or with htmx targeting
-// #audit-table just the table region. Every role may read it.
+// #audit-table just the table region. Every role may read it, and sees
+// its tenant's entries only: the key's distributor in the key's mode.
 func (a *AuditPages) List(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q, err := parseAudit(r)
 	if err != nil {
 		return err
 	}
-	page, err := a.h.audit.List(ctx, audit.Filter{
+	page, err := a.h.listAudit(ctx, audit.Filter{
 		Policy: q.Policy, Actor: q.Actor, Outcome: q.Outcome,
 		Limit: q.Size, Offset: (q.Page - 1) * q.Size,
 	})
@@ -157,10 +159,23 @@ func (a *AuditPages) List(w http.ResponseWriter, r *http.Request) error {
 	return handlers.Render(w, r, http.StatusOK, auditviews.ListPage(v))
 }
 
+// listAudit lists the entries f selects in the signed-in user's tenant:
+// every audit query of the KASKO pages goes through here, so none can
+// forget the tenant, and an empty one (which the log reads as every
+// tenant) is refused rather than run.
+func (h *Handlers) listAudit(ctx context.Context, f audit.Filter) (audit.Page, error) {
+	user := currentUser(ctx)
+	if user == nil || user.Tenant == "" {
+		return audit.Page{}, errors.New("kasko: an audit query without a tenant")
+	}
+	f.Tenant = user.Tenant
+	return h.audit.List(ctx, f)
+}
+
 // policyTimeline is the policy's own entries, newest first, for its
 // detail page.
 func (h *Handlers) policyTimeline(ctx context.Context, policyID string) (auditviews.TimelineView, error) {
-	page, err := h.audit.List(ctx, audit.Filter{Policy: policyID, Limit: timelineSize})
+	page, err := h.listAudit(ctx, audit.Filter{Policy: policyID, Limit: timelineSize})
 	if err != nil {
 		return auditviews.TimelineView{}, err
 	}
@@ -198,6 +213,7 @@ func auditRow(f *format.Formatter, e audit.Entry) auditviews.Row {
 		OutcomeText:     e.Outcome,
 		RequestID:       e.UpstreamRequestID,
 		Message:         e.Message,
+		Count:           e.Count,
 	}
 	// A creation has a policy to open only once the insurer made it.
 	if e.PolicyID != "" {

@@ -17,6 +17,10 @@ import (
 	auditviews "backoffice/views/audit"
 )
 
+// internalTenant is the tenant the timeline tests' user and entries
+// share.
+var internalTenant = audit.KaskoTenant("zDKx5dRWea8wv2Yr1pq3LbBGNM9rAPXZ", "test")
+
 // TestPolicyTimeline checks the timeline the policy detail page shows:
 // only the policy's entries, newest first, at most timelineSize, with a
 // link to the rest, rendered with user text escaped.
@@ -26,6 +30,7 @@ func TestPolicyTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := i18n.WithPrinter(context.Background(), catalog.Printer("en"))
+	ctx = withUser(ctx, &User{Key: "sk_test_OhbVrpoiVgRV5IfLBcbfnoGMbJmTPSIA", Tenant: internalTenant})
 	at := time.Date(2026, 7, 1, 22, 5, 0, 0, time.UTC)
 	seed := func(t *testing.T, n int, other bool) *audit.Memory {
 		t.Helper()
@@ -33,12 +38,14 @@ func TestPolicyTimeline(t *testing.T) {
 		for i := range n {
 			e := audit.Entry{Action: audit.ActionCancel, PolicyID: "tpol_a", InsurerPolicyID: "INS-A", Actor: "sk_test_…aaaa",
 				ActorName: "Ana", Outcome: audit.OutcomeRejected, UpstreamStatus: 409, UpstreamRequestID: fmt.Sprintf("req_%d", i+1),
-				Reason: fmt.Sprintf(`<b>reason %d</b>`, i+1), TerminationDate: "2026-07-31", At: at.Add(time.Duration(i) * time.Minute)}
+				Reason: fmt.Sprintf(`<b>reason %d</b>`, i+1), TerminationDate: "2026-07-31", At: at.Add(time.Duration(i) * time.Minute),
+				Tenant: internalTenant}
 			if _, err := m.Append(ctx, e); err != nil {
 				t.Fatal(err)
 			}
 			if other {
-				if _, err := m.Append(ctx, audit.Entry{Action: audit.ActionCancel, PolicyID: "tpol_b", Actor: "sk_test_…bbbb", Outcome: audit.OutcomeAccepted}); err != nil {
+				if _, err := m.Append(ctx, audit.Entry{Action: audit.ActionCancel, PolicyID: "tpol_b", Actor: "sk_test_…bbbb", Outcome: audit.OutcomeAccepted,
+					Tenant: internalTenant}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -127,15 +134,16 @@ func TestPolicyTimelineCreation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := i18n.WithPrinter(context.Background(), catalog.Printer("en"))
+	ctx = withUser(ctx, &User{Key: "sk_test_OhbVrpoiVgRV5IfLBcbfnoGMbJmTPSIA", Tenant: internalTenant})
 	at := time.Date(2026, 7, 1, 22, 5, 0, 0, time.UTC)
 	m := audit.NewMemory()
 	for _, e := range []audit.Entry{
 		{Action: audit.ActionCreate, PolicyID: "tpol_a", InsurerPolicyID: "INS-A", VariantID: "var_kasko_plus", Holder: "Jonas Weber",
-			Reference: "16fd2706-8baf-433b-82eb-8c7fada847da", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeCompleted, UpstreamStatus: 200, At: at},
+			Reference: "16fd2706-8baf-433b-82eb-8c7fada847da", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeCompleted, UpstreamStatus: 200, At: at, Tenant: internalTenant},
 		{Action: audit.ActionCreate, PolicyID: "tpol_b", VariantID: "var_kasko_plus", Reference: "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-			Actor: "sk_test_…aaaa", Outcome: audit.OutcomeCompleted, At: at.Add(time.Minute)},
+			Actor: "sk_test_…aaaa", Outcome: audit.OutcomeCompleted, At: at.Add(time.Minute), Tenant: internalTenant},
 		{Action: audit.ActionCancel, PolicyID: "tpol_a", InsurerPolicyID: "INS-A", Actor: "sk_test_…aaaa", Outcome: audit.OutcomeAccepted,
-			TerminationDate: "2026-07-31", At: at.Add(2 * time.Minute)},
+			TerminationDate: "2026-07-31", At: at.Add(2 * time.Minute), Tenant: internalTenant},
 	} {
 		if _, err := m.Append(ctx, e); err != nil {
 			t.Fatal(err)

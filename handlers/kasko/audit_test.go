@@ -39,8 +39,12 @@ func auditSeed() []audit.Entry {
 	}
 }
 
+// seedTenant is the tenant of distributor A's test keys, which the
+// seeded entries belong to unless they say otherwise.
+var seedTenant = audit.KaskoTenant(sandbox.DistributorAID, "test")
+
 // newAuditLog returns an in-memory log holding entries, in order, each
-// a minute after the one before.
+// a minute after the one before, in seedTenant unless they name one.
 func newAuditLog(t *testing.T, entries []audit.Entry) *audit.Memory {
 	t.Helper()
 	m := audit.NewMemory()
@@ -50,6 +54,9 @@ func newAuditLog(t *testing.T, entries []audit.Entry) *audit.Memory {
 		}
 		if e.At.IsZero() {
 			e.At = auditAt.Add(time.Duration(i) * time.Minute)
+		}
+		if e.Tenant == "" {
+			e.Tenant = seedTenant
 		}
 		if _, err := m.Append(context.Background(), e); err != nil {
 			t.Fatalf("seeding the audit log: %v", err)
@@ -632,7 +639,7 @@ func TestAuditListOnPostgres(t *testing.T) {
 	}
 	t.Cleanup(func() { log.Close() })
 	for i, e := range auditSeed() {
-		e.Action, e.At = audit.ActionCancel, auditAt.Add(time.Duration(i)*time.Minute)
+		e.Action, e.At, e.Tenant = audit.ActionCancel, auditAt.Add(time.Duration(i)*time.Minute), seedTenant
 		if _, err := log.Append(context.Background(), e); err != nil {
 			t.Fatal(err)
 		}
@@ -652,7 +659,7 @@ func TestAuditListOnPostgres(t *testing.T) {
 	// A creation known only by its push reference, stored with no
 	// policy id, is found by the reference.
 	c := createSeed()[0]
-	c.At = auditAt.Add(time.Hour)
+	c.At, c.Tenant = auditAt.Add(time.Hour), seedTenant
 	if _, err := log.Append(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}

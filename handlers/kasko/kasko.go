@@ -25,6 +25,7 @@ import (
 	kaskoapi "backoffice/apiclient/kasko"
 	"backoffice/handlers"
 	"backoffice/internal/audit"
+	"backoffice/internal/throttle"
 )
 
 // PolicyAPI is what the KASKO pages need of the KASKO REST API, bound to
@@ -55,6 +56,9 @@ type Deps struct {
 	// policy object carries only the id, and distributors know their
 	// products (KASKO_PRODUCTS; the sandbox's own list in sandbox mode).
 	ProductNames map[string]string
+	// Throttle refuses sign-ins after too many failures (shared with the
+	// CASCO form); nil throttles nothing.
+	Throttle *throttle.Guard
 }
 
 // Handlers are the KASKO pages and what they share.
@@ -66,6 +70,7 @@ type Handlers struct {
 	audit        audit.Log
 	sortable     []string
 	products     map[string]string
+	throttle     *throttle.Guard
 
 	// finished remembers the operations whose end is recorded.
 	finished sync.Map // new version id → true
@@ -87,7 +92,7 @@ type Handlers struct {
 // frame.
 func New(core *handlers.Core, d Deps) *Handlers {
 	h := &Handlers{core: core, kasko: d.Kasko, push: d.Push, pushVariants: d.PushVariants, audit: d.Audit,
-		sortable: d.SortableFields, products: d.ProductNames}
+		sortable: d.SortableFields, products: d.ProductNames, throttle: d.Throttle}
 	if h.audit == nil {
 		h.audit = audit.NewMemory()
 	}

@@ -71,7 +71,7 @@ func (h *Handlers) pendingOps(ctx context.Context) []pendingOp {
 
 func (h *Handlers) lookUpPendingOps(ctx context.Context, user *User) []pendingOp {
 	// Only cancellations are asynchronous: a push is done when it answers.
-	accepted, err := h.audit.List(ctx, audit.Filter{Actor: user.Badge().MaskedKey, Outcome: audit.OutcomeAccepted, Limit: 20})
+	accepted, err := h.listAudit(ctx, audit.Filter{Actor: user.Badge().MaskedKey, Outcome: audit.OutcomeAccepted, Limit: 20})
 	if err != nil {
 		h.core.Log.ErrorContext(ctx, "audit list failed", "err", err)
 		return nil
@@ -82,7 +82,7 @@ func (h *Handlers) lookUpPendingOps(ctx context.Context, user *User) []pendingOp
 			continue
 		}
 		// Ended when the policy's own history has the end of this version.
-		history, err := h.audit.List(ctx, audit.Filter{Policy: e.PolicyID, Limit: 50})
+		history, err := h.listAudit(ctx, audit.Filter{Policy: e.PolicyID, Limit: 50})
 		if err != nil {
 			h.core.Log.ErrorContext(ctx, "audit list failed", "err", err)
 			return nil

@@ -1,14 +1,18 @@
 package kasko
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"backoffice/apiclient"
 	kaskoapi "backoffice/apiclient/kasko"
 	"backoffice/handlers"
 	"backoffice/internal/format"
@@ -173,7 +177,75 @@ func (p *Policies) detail(r *http.Request, pol *kaskoapi.Policy) (policies.Detai
 		return v, err
 	}
 	v.RawJSON = string(raw)
+	redactView(&v)
 	return v, nil
+}
+
+// keyLike is anything shaped like a KASKO API key. The upstream puts the
+// distributor's public key into every policy (distributor_key), and a
+// product's free-form data or metadata may carry any key someone pasted
+// there: a page is cached, printed and screen-shared, so no key is shown
+// whole. Real keys have 32 characters after the prefix; shorter runs are
+// caught too, in case a key format changes.
+var keyLike = regexp.MustCompile(`(^|[^A-Za-z0-9])([sp]k_(?:test|live)_[A-Za-z0-9]{12,})`)
+
+// jwtLike is three base64url segments; only those whose first segment is
+// a JSON header naming an algorithm are tokens (a host name also has dots).
+var jwtLike = regexp.MustCompile(`[A-Za-z0-9_-]{8,}={0,2}\.[A-Za-z0-9_-]{8,}={0,2}\.[A-Za-z0-9_-]*={0,2}`)
+
+// redactSecrets masks every KASKO key and JWT in s the way the dashboard
+// shows its own key ("pk_test_…abcd"), leaving everything else as it is.
+func redactSecrets(s string) string {
+	if strings.Contains(s, "k_") {
+		s = keyLike.ReplaceAllStringFunc(s, func(m string) string {
+			sub := keyLike.FindStringSubmatch(m)
+			return sub[1] + apiclient.MaskKey(sub[2])
+		})
+	}
+	if strings.Contains(s, ".") {
+		s = jwtLike.ReplaceAllStringFunc(s, func(m string) string {
+			if !isJWTHeader(m[:strings.IndexByte(m, '.')]) {
+				return m
+			}
+			return "JWT…" + m[len(m)-4:]
+		})
+	}
+	return s
+}
+
+// isJWTHeader reports whether seg decodes to a JSON object with "alg".
+func isJWTHeader(seg string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
+	if err != nil || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+		return false
+	}
+	var h map[string]any
+	if json.Unmarshal(b, &h) != nil {
+		return false
+	}
+	_, ok := h["alg"]
+	return ok
+}
+
+// redactView masks keys and tokens in everything of v that came from the
+// upstream.
+func redactView(v *policies.DetailView) {
+	v.Meta.Title = redactSecrets(v.Meta.Title)
+	v.InsurerPolicyID = redactSecrets(v.InsurerPolicyID)
+	v.Holder = redactSecrets(v.Holder)
+	v.Product = redactSecrets(v.Product)
+	v.CancelBlocked = redactSecrets(v.CancelBlocked)
+	v.RawJSON = redactSecrets(v.RawJSON)
+	for _, fs := range [][]policies.Field{v.Holders, v.Data, v.Metadata, v.QuoteInput, v.Premium, v.Cancellation, v.IDs} {
+		for i := range fs {
+			fs[i].Label = redactSecrets(fs[i].Label)
+			fs[i].Value = redactSecrets(fs[i].Value)
+		}
+	}
+	for i := range v.Documents {
+		v.Documents[i].Name = redactSecrets(v.Documents[i].Name)
+		v.Documents[i].Kind = redactSecrets(v.Documents[i].Kind)
+	}
 }
 
 // withoutSignedLinks is a copy of pol for the raw view: a signed document

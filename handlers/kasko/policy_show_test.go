@@ -1,15 +1,19 @@
 package kasko_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"backoffice/apiclient/kasko"
+	"backoffice/internal/paths"
 	"backoffice/internal/sandbox"
 	"backoffice/web/webtest"
 )
@@ -382,5 +386,84 @@ func TestPolicyDetailKeepsSignedLinks(t *testing.T) {
 	}
 	if u := raw.Media[0]["url"]; u != "" {
 		t.Errorf("raw media url = %v, want empty", u)
+	}
+}
+
+// fullKey is a whole KASKO key anywhere in a page.
+var fullKey = regexp.MustCompile(`[sp]k_(test|live)_[A-Za-z0-9]{32}`)
+
+// TestPolicyPagesShowNoKey: the upstream puts the distributor's public
+// key into every policy (distributor_key), and free-form metadata can
+// carry a key or a token someone pasted; no page of a policy shows one
+// whole, neither in the fields nor in the raw JSON view.
+func TestPolicyPagesShowNoKey(t *testing.T) {
+	t.Parallel()
+	srv := newPolicyServer(t, 30)
+	staff := srv.SignedIn(t, sandbox.KeyASecretTest)
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	jwt := header + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"partner"}`)) + ".c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+	// A policy whose metadata carries a secret key and a token.
+	form := pushValues(newPushForm(t, staff))
+	form["meta_key"] = []string{"crm_id", "pasted_key", "pasted_token"}
+	form["meta_value"] = []string{"CRM-42", sandbox.KeyASecretTest, jwt}
+	created := staff.Post("/policies/new", form)
+	if created.Status != http.StatusSeeOther {
+		t.Fatalf("push: status %d\n%.600s", created.Status, created.Body)
+	}
+	link := staff.Page(t, created.Header.Get("Location"), http.StatusOK).Doc.Find(`[data-testid="push-policy-link"]`).AttrOr("href", "")
+	if link == "" {
+		t.Fatal("no link to the created policy")
+	}
+
+	secrets := []string{jwt}
+	for _, c := range srv.Upstream.Sandbox.Credentials() {
+		secrets = append(secrets, c.Key)
+	}
+	check := func(t *testing.T, path, body string) {
+		t.Helper()
+		if m := fullKey.FindString(body); m != "" {
+			t.Errorf("%s shows the key %s", path, m)
+		}
+		for _, s := range secrets {
+			if strings.Contains(body, s) {
+				t.Errorf("%s shows the secret %.12s…", path, s)
+			}
+		}
+	}
+	d := staff.Page(t, link, http.StatusOK)
+	check(t, link, d.Body)
+	if got := webtest.Text(field(t, section(t, d.Doc, "sec-metadata"), "Pasted key")); got != "sk_test_…"+sandbox.KeyASecretTest[len(sandbox.KeyASecretTest)-4:] {
+		t.Errorf("pasted key shown as %q, want it masked", got)
+	}
+	if got := webtest.Text(field(t, section(t, d.Doc, "sec-metadata"), "Crm id")); got != "CRM-42" {
+		t.Errorf("crm id shown as %q, want it untouched", got)
+	}
+	raw := d.Doc.Find(`[data-testid="raw-json"]`).Text()
+	var parsed map[string]any
+	if err := json.Unmarshal([]byte(raw), &parsed); err != nil {
+		t.Fatalf("the raw view is no longer JSON: %v", err)
+	}
+	if got, _ := parsed["distributor_key"].(string); !strings.HasPrefix(got, "pk_test_…") || len(got) > len("pk_test_…")+4 {
+		t.Errorf("raw distributor_key = %q, want it masked", got)
+	}
+
+	// Every seeded policy, for a staff key and a public one: the page and,
+	// where there is one, the cancel form.
+	reader := srv.SignedIn(t, sandbox.KeyAPublicTest)
+	for _, key := range []string{sandbox.KeyASecretTest, sandbox.KeyAPublicTest} {
+		b := staff
+		if key == sandbox.KeyAPublicTest {
+			b = reader
+		}
+		pg := upstreamList(t, srv, key, kasko.ListParams{Limit: 100})
+		if len(pg.Policies) == 0 {
+			t.Fatal("the sandbox lists no policy")
+		}
+		for _, p := range pg.Policies {
+			path := paths.Policy(p.ID)
+			check(t, path, b.Page(t, path, http.StatusOK).Body)
+			check(t, path+"/cancel", b.Get(path+"/cancel").Body)
+		}
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"backoffice/apiclient"
 	kaskoapi "backoffice/apiclient/kasko"
 	"backoffice/handlers"
 	"backoffice/internal/paths"
+	"backoffice/internal/throttle"
 	"backoffice/views/auth"
 )
 
@@ -41,21 +43,39 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 	core := a.h.core
 	key := strings.TrimSpace(r.PostForm.Get("key"))
 	name := strings.TrimSpace(r.PostForm.Get("display_name"))
-	problem, upstreamID := "", ""
+	// A guess is counted against the key's masked form, what identifies
+	// it without revealing it; a malformed key guesses at no account.
+	account := ""
+	if kaskoKeyPattern.MatchString(key) {
+		account = apiclient.MaskKey(key)
+	}
+	try, err := a.h.throttle.Begin(r, throttle.Kasko, account)
+	if err != nil {
+		return err
+	}
+	defer try.Done()
+	var retryAfter time.Duration
+	problem, upstreamID, tenant := "", "", ""
 	switch {
 	case key == "":
 		problem = "signin.error.empty"
 	case !kaskoKeyPattern.MatchString(key):
 		problem = "signin.error.malformed"
+		try.Malformed()
 	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxDisplayName:
 		problem = "signin.error.display_name"
 	default:
-		_, err := a.h.kasko(key).ListPolicies(r.Context(), kaskoapi.ListParams{Limit: 1})
-		upstreamID = handlers.UpstreamRequestID(err)
+		if ok, wait := try.Allowed(); !ok {
+			problem, retryAfter = "signin.error.throttled", wait
+			break
+		}
+		page, err := a.h.kasko(key).ListPolicies(r.Context(), kaskoapi.ListParams{Limit: 1})
+		upstreamID, tenant = handlers.UpstreamRequestID(err), keyTenant(key, page)
 		switch {
 		case err == nil:
 		case errors.Is(err, apiclient.ErrUnauthorized), errors.Is(err, apiclient.ErrForbidden), errors.Is(err, apiclient.ErrNotFound):
 			problem = "signin.error.rejected"
+			try.Rejected()
 		default:
 			core.Log.Warn("sign-in check failed upstream", slog.String("error", apiclient.Redact(err.Error())),
 				slog.String("request_id", handlers.RequestID(r.Context())))
@@ -65,14 +85,20 @@ func (a *Auth) SignIn(w http.ResponseWriter, r *http.Request) error {
 	if problem != "" {
 		v := core.Auth.View(r, auth.TabKasko)
 		v.ErrorKey, v.DisplayName, v.UpstreamRequestID = problem, name, upstreamID
-		if handlers.IsHTMX(r) {
-			return handlers.Render(w, r, http.StatusUnprocessableEntity, auth.KeyForm(v))
+		status := http.StatusUnprocessableEntity
+		if retryAfter > 0 {
+			throttle.SetRetryAfter(w, retryAfter)
+			status = http.StatusTooManyRequests
 		}
-		return handlers.Render(w, r, http.StatusUnprocessableEntity, auth.SignIn(v))
+		if handlers.IsHTMX(r) {
+			return handlers.Render(w, r, status, auth.KeyForm(v))
+		}
+		return handlers.Render(w, r, status, auth.SignIn(v))
 	}
 	if err := core.Sessions.SignInKasko(r.Context(), key, name); err != nil {
 		return err
 	}
+	a.h.rememberTenant(r.Context(), key, tenant)
 	core.Log.Info("signed in", slog.String("key", apiclient.MaskKey(key)), slog.String("request_id", handlers.RequestID(r.Context())))
 	handlers.Redirect(w, r, handlers.NextAfterSignIn(r.PostForm.Get("next"), paths.Policies))
 	return nil

@@ -2,11 +2,15 @@ package kasko
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
 
 	"backoffice/apiclient"
+	kaskoapi "backoffice/apiclient/kasko"
 	"backoffice/handlers"
+	"backoffice/internal/audit"
 	"backoffice/internal/paths"
 	"backoffice/views/layout"
 )
@@ -16,6 +20,9 @@ import (
 type User struct {
 	Key         string
 	DisplayName string
+	// Tenant is whose audit entries the user records and sees: the key's
+	// distributor and mode (see keyTenant).
+	Tenant string
 
 	// pending holds the user's pending operations once a request has
 	// looked them up (the header and the page both ask); nil until then.
@@ -71,7 +78,11 @@ func (h *Handlers) SignedIn(fn handlers.Func) handlers.Func {
 			handlers.ToSignIn(w, r, paths.SignInNext(handlers.ReturnPath(r)))
 			return nil
 		}
-		u := &User{Key: login.Key, DisplayName: login.DisplayName}
+		tenant, err := h.sessionTenant(r.Context(), login.Key)
+		if err != nil {
+			return err
+		}
+		u := &User{Key: login.Key, DisplayName: login.DisplayName, Tenant: tenant}
 		return fn(w, r.WithContext(withUser(r.Context(), u)))
 	}
 }
@@ -85,4 +96,64 @@ func (h *Handlers) Staff(fn handlers.Func) handlers.Func {
 		}
 		return fn(w, r)
 	})
+}
+
+// tenantSessionKey keeps the signed-in key's tenant, found at sign-in.
+const tenantSessionKey = "kasko.tenant"
+
+// keyTenant is the audit tenant of key, from the answer to the sign-in
+// check (a one-item policy list). The KASKO API has no "who am I": a
+// key's distributor shows only in the policies it sees (their
+// distributor_id; the upstream only shows a key its own distributor's
+// policies), and its mode in its prefix. A key that sees no policy yet
+// gets a tenant of its own, named by a digest of the key, so that it
+// still sees its own entries and no one else's; once its distributor
+// has a policy, a new sign-in moves it to the distributor's tenant (the
+// entries made before stay with the key's).
+func keyTenant(key string, page *kaskoapi.PolicyPage) string {
+	mode := "test"
+	if strings.Contains(key, "_live_") {
+		mode = "live"
+	}
+	if page != nil {
+		for _, p := range page.Policies {
+			if p.DistributorID != "" {
+				return audit.KaskoTenant(p.DistributorID, mode)
+			}
+		}
+	}
+	sum := sha256.Sum256([]byte(key))
+	return audit.KaskoTenant("key-"+hex.EncodeToString(sum[:12]), mode)
+}
+
+// keyFingerprint ties a stored tenant to the key it was found for, so
+// that a session whose key changed by any path never keeps the old
+// key's tenant.
+func keyFingerprint(key string) string {
+	sum := sha256.Sum256([]byte("tenant\x00" + key))
+	return hex.EncodeToString(sum[:8])
+}
+
+// rememberTenant keeps key's tenant in the session.
+func (h *Handlers) rememberTenant(ctx context.Context, key, tenant string) {
+	h.core.Sessions.Put(ctx, tenantSessionKey, keyFingerprint(key)+" "+tenant)
+}
+
+// sessionTenant is the tenant sign-in found for key; a session signed in
+// before tenants were kept (or whose key changed) asks the upstream once
+// and keeps the answer.
+func (h *Handlers) sessionTenant(ctx context.Context, key string) (string, error) {
+	if fp, tenant, ok := strings.Cut(h.core.Sessions.Get(ctx, tenantSessionKey), " "); ok && fp == keyFingerprint(key) && tenant != "" {
+		return tenant, nil
+	}
+	if h.kasko == nil {
+		return "", handlers.ErrNotFound
+	}
+	page, err := h.kasko(key).ListPolicies(ctx, kaskoapi.ListParams{Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	tenant := keyTenant(key, page)
+	h.rememberTenant(ctx, key, tenant)
+	return tenant, nil
 }

@@ -1,15 +1,33 @@
 // Package audit is the append-only record of the actions people take
-// through the dashboard (cancellations, policies pushed to the insurer).
-// There is no code path that
-// changes or removes an entry: a later event about the same action (the
-// cancellation completing) is a new entry.
+// through the dashboard (cancellations, policies pushed to the insurer,
+// CASCO conversions). There is no code path that changes or removes an
+// entry: a later event about the same action (the cancellation
+// completing) is a new entry. The one exception is a coalesced entry's
+// count (see Entry.Coalesce), which only grows.
+//
+// Every entry belongs to a tenant (KaskoTenant, PartnerTenant), and the
+// dashboard's pages only ever list one tenant's entries.
 package audit
 
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
+
+// KaskoTenant is the tenant of a KASKO key: its distributor and mode
+// ("test" or "live"). Test and live are apart because a test key cannot
+// see live policies upstream either.
+func KaskoTenant(distributorID, mode string) string {
+	return "kasko:" + distributorID + ":" + mode
+}
+
+// PartnerTenant is the tenant of a CascoApi partner account.
+func PartnerTenant(account string) string { return "casco:" + account }
+
+// IsPartnerTenant reports whether tenant is a partner account's.
+func IsPartnerTenant(tenant string) bool { return strings.HasPrefix(tenant, "casco:") }
 
 // Outcomes of an action, as recorded.
 const (
@@ -83,10 +101,24 @@ type Entry struct {
 	UpstreamStatus    int
 	UpstreamRequestID string
 	Message           string
+	// Tenant is whose entry this is (KaskoTenant, PartnerTenant); entries
+	// an older build wrote without one have "" and are listed to no one.
+	Tenant string
+	// Coalesce, when set, makes repeats one entry: appending an entry
+	// with the same Tenant and Coalesce as a stored one adds its Count to
+	// that entry instead of adding a row (a read-only session hammering a
+	// write action). The caller puts the time window into the key.
+	Coalesce string
+	// Count is how many times the event happened (1 unless coalesced).
+	Count int
 }
 
 // Filter selects entries, newest first.
 type Filter struct {
+	// Tenant keeps the entries of one tenant. Every page of the dashboard
+	// sets it; "" (every tenant, entries without one included) is for
+	// operators' checks and tests, never for a signed-in session.
+	Tenant string
 	// Policy matches the KASKO id, the insurer policy id or the push
 	// reference exactly.
 	Policy string
@@ -126,6 +158,12 @@ var ErrInvalid = errors.New("audit: invalid")
 func (e Entry) Check() error {
 	if e.Action == "" || e.Outcome == "" || e.Actor == "" {
 		return errors.Join(ErrInvalid, errors.New("an entry needs an action, an outcome and an actor"))
+	}
+	if e.Count < 0 {
+		return errors.Join(ErrInvalid, errors.New("an entry's count cannot be negative"))
+	}
+	if e.Coalesce != "" && e.Tenant == "" {
+		return errors.Join(ErrInvalid, errors.New("a coalesced entry needs a tenant"))
 	}
 	switch {
 	case e.Action == ActionCancel && e.PolicyID == "":

@@ -194,6 +194,8 @@ func full(policy string) audit.Entry {
 		UpstreamStatus:    202,
 		UpstreamRequestID: "req_0123456789",
 		Message:           "accepted\nnew line",
+		Tenant:            tenantA,
+		Count:             1,
 	}
 }
 
@@ -212,6 +214,8 @@ func created(reference string) audit.Entry {
 		UpstreamStatus:    200,
 		UpstreamRequestID: "req_push_42",
 		Message:           "pushed",
+		Tenant:            tenantA,
+		Count:             1,
 	}
 }
 
@@ -552,7 +556,7 @@ func testReopen(t *testing.T, st store) {
 	}
 	// A third open finds nothing to migrate and records nothing more.
 	st.open(t)
-	checkVersions(t, st.raw(t), []int{1, 2})
+	checkVersions(t, st.raw(t), []int{1, 2, 3})
 }
 
 // checkVersions reads the applied migrations.
@@ -638,7 +642,7 @@ func testConcurrentOpens(t *testing.T, st store) {
 	if p := mustList(t, logs[0], audit.Filter{Limit: 10}); p.Total != n {
 		t.Errorf("Total = %d, want %d (one entry through each opened log)", p.Total, n)
 	}
-	checkVersions(t, st.raw(t), []int{1, 2})
+	checkVersions(t, st.raw(t), []int{1, 2, 3})
 }
 
 func testNewerSchema(t *testing.T, st store) {
@@ -704,13 +708,15 @@ func testUpgradeFromV1(t *testing.T, st store) {
 	older.ID = insertV1(t, db, older)
 
 	l := st.open(t)
-	checkVersions(t, db, []int{1, 2})
+	checkVersions(t, db, []int{1, 2, 3})
 	p := mustList(t, l, audit.Filter{Limit: 10})
 	if p.Total != 2 || len(p.Entries) != 2 {
 		t.Fatalf("after the upgrade: Total %d, %d entries, want 2", p.Total, len(p.Entries))
 	}
 	// checkSame compares every field: the ids are the ones version 1
-	// gave, and the new fields are empty.
+	// gave, and the new fields are empty (a count of one). Neither has a
+	// tenant any more: only the unfiltered, operators' list shows them.
+	old.Tenant, older.Tenant, old.Count, older.Count = "", "", 1, 1
 	checkSame(t, "second version 1 entry", p.Entries[0], older)
 	checkSame(t, "first version 1 entry", p.Entries[1], old)
 
@@ -731,6 +737,9 @@ func testUpgradeFromV1(t *testing.T, st store) {
 	if p := mustList(t, l, audit.Filter{Policy: "tpol_old", Limit: 10}); len(p.Entries) != 1 || p.Entries[0].ID != old.ID {
 		t.Errorf("by policy after the upgrade: ids %v, want [%d]", ids(p.Entries), old.ID)
 	}
+	if p := mustList(t, l, audit.Filter{Tenant: tenantA, Policy: "tpol_old", Limit: 10}); len(p.Entries) != 0 {
+		t.Errorf("a version 1 entry is listed to tenant A: ids %v, want none", ids(p.Entries))
+	}
 
 	checkAppendOnly(t, st, db)
 	// The other CHECKs survive the upgrade.
@@ -738,8 +747,8 @@ func testUpgradeFromV1(t *testing.T, st store) {
 		t.Error("an entry with an empty action was stored after the upgrade")
 	}
 	if got, want := queryStrings(t, db, st.indexes), []string{
-		"audit_entries_actor", "audit_entries_actor_name", "audit_entries_insurer_policy_id",
-		"audit_entries_outcome", "audit_entries_policy_id", "audit_entries_reference",
+		"audit_entries_actor", "audit_entries_actor_name", "audit_entries_coalesce", "audit_entries_insurer_policy_id",
+		"audit_entries_outcome", "audit_entries_policy_id", "audit_entries_reference", "audit_entries_tenant",
 	}; !slices.Equal(got, want) {
 		t.Errorf("indexes after the upgrade = %v, want %v", got, want)
 	}

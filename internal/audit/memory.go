@@ -12,11 +12,13 @@ import (
 type Memory struct {
 	mu      sync.Mutex
 	entries []Entry
-	now     func() time.Time
+	// coalesced finds a coalesced entry's index by tenant and key.
+	coalesced map[[2]string]int
+	now       func() time.Time
 }
 
 // NewMemory returns an empty in-memory log.
-func NewMemory() *Memory { return &Memory{now: time.Now} }
+func NewMemory() *Memory { return &Memory{now: time.Now, coalesced: map[[2]string]int{}} }
 
 // Append implements Log.
 func (m *Memory) Append(_ context.Context, e Entry) (Entry, error) {
@@ -25,11 +27,19 @@ func (m *Memory) Append(_ context.Context, e Entry) (Entry, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	e.Count = max(e.Count, 1)
+	if i, ok := m.coalesced[[2]string{e.Tenant, e.Coalesce}]; ok && e.Coalesce != "" {
+		m.entries[i].Count += e.Count
+		return m.entries[i], nil
+	}
 	e.ID = int64(len(m.entries) + 1)
 	if e.At.IsZero() {
 		e.At = m.now()
 	}
 	e.At = e.At.UTC().Truncate(time.Microsecond)
+	if e.Coalesce != "" {
+		m.coalesced[[2]string{e.Tenant, e.Coalesce}] = len(m.entries)
+	}
 	m.entries = append(m.entries, e)
 	return e, nil
 }
@@ -43,6 +53,9 @@ func (m *Memory) List(_ context.Context, f Filter) (Page, error) {
 	defer m.mu.Unlock()
 	var match []Entry
 	for _, e := range slices.Backward(m.entries) {
+		if f.Tenant != "" && e.Tenant != f.Tenant {
+			continue
+		}
 		if f.Policy != "" && e.PolicyID != f.Policy && e.InsurerPolicyID != f.Policy && e.Reference != f.Policy {
 			continue
 		}

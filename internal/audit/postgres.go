@@ -73,5 +73,38 @@ func postgresMigrations() []sqlstore.Migration {
 				$$`,
 			`CREATE INDEX audit_entries_reference ON audit_entries (reference, id DESC)`,
 		}},
+		// Tenants (the KASKO distributor and mode, or the partner
+		// account), and coalesced refusals: one row per session, action,
+		// object and minute whose count grows.
+		{Version: 3, Statements: []string{
+			`ALTER TABLE audit_entries
+					ADD COLUMN tenant text NOT NULL DEFAULT '',
+					ADD COLUMN coalesce_key text NOT NULL DEFAULT '',
+					ADD COLUMN count integer NOT NULL DEFAULT 1 CHECK (count >= 1)`,
+			// A conversion's actor has always been the partner account,
+			// so its tenant is known; a KASKO entry names only a masked
+			// key, which no distributor can be told from, and stays
+			// without a tenant, listed to no one. The row trigger is off
+			// for the backfill only, inside this migration's transaction:
+			// ALTER TABLE holds a lock no writer gets past until the
+			// commit, and a failure rolls the trigger back on.
+			`ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_no_change`,
+			`UPDATE audit_entries SET tenant = 'casco:' || actor WHERE action = 'convert'`,
+			`ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_no_change`,
+			// The one change allowed from now on: a coalesced entry's
+			// count grows, every other column as it was (compared as a
+			// whole row, so that a later column is covered too).
+			`CREATE OR REPLACE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN
+					IF TG_OP = 'UPDATE' AND OLD.coalesce_key <> '' AND NEW.count > OLD.count
+						AND to_jsonb(NEW) - 'count' = to_jsonb(OLD) - 'count' THEN
+						RETURN NEW;
+					END IF;
+					RAISE EXCEPTION 'audit entries are append-only: % refused', TG_OP;
+				END
+				$$`,
+			`CREATE INDEX audit_entries_tenant ON audit_entries (tenant, id DESC)`,
+			`CREATE UNIQUE INDEX audit_entries_coalesce ON audit_entries (tenant, coalesce_key) WHERE coalesce_key <> ''`,
+		}},
 	}
 }

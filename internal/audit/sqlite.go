@@ -100,5 +100,36 @@ func sqliteMigrations() []sqlstore.Migration {
 			`CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
 			BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: DELETE refused'); END`,
 		}},
+		// Tenants (the KASKO distributor and mode, or the partner
+		// account), and coalesced refusals: one row per session, action,
+		// object and minute whose count grows. Added columns with
+		// constant defaults rewrite no row.
+		{Version: 3, Statements: []string{
+			`ALTER TABLE audit_entries ADD COLUMN tenant TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE audit_entries ADD COLUMN coalesce_key TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE audit_entries ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1)`,
+			// A conversion's actor has always been the partner account,
+			// so its tenant is known; a KASKO entry names only a masked
+			// key, which no distributor can be told from, and stays
+			// without a tenant, listed to no one. The backfill runs with
+			// the update trigger dropped inside this migration's
+			// transaction (which holds the write lock): nothing else can
+			// write meanwhile, and a failure restores the trigger.
+			`DROP TRIGGER audit_entries_no_update`,
+			`UPDATE audit_entries SET tenant = 'casco:' || actor WHERE action = 'convert'`,
+			// The one change allowed from now on: a coalesced entry's
+			// count grows, every other column as it was.
+			`CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+			WHEN NOT (OLD.coalesce_key <> '' AND NEW.count > OLD.count AND
+					NEW.id IS OLD.id AND NEW.at IS OLD.at AND NEW.action IS OLD.action AND NEW.actor IS OLD.actor AND
+					NEW.actor_name IS OLD.actor_name AND NEW.mode IS OLD.mode AND NEW.policy_id IS OLD.policy_id AND NEW.insurer_policy_id IS OLD.insurer_policy_id AND
+					NEW.version_id IS OLD.version_id AND NEW.new_version_id IS OLD.new_version_id AND NEW.reason IS OLD.reason AND NEW.termination_date IS OLD.termination_date AND
+					NEW.outcome IS OLD.outcome AND NEW.upstream_status IS OLD.upstream_status AND NEW.upstream_request_id IS OLD.upstream_request_id AND NEW.message IS OLD.message AND
+					NEW.variant_id IS OLD.variant_id AND NEW.holder IS OLD.holder AND NEW.reference IS OLD.reference AND NEW.tenant IS OLD.tenant AND
+					NEW.coalesce_key IS OLD.coalesce_key)
+			BEGIN SELECT RAISE(ABORT, 'audit entries are append-only: UPDATE refused'); END`,
+			`CREATE INDEX audit_entries_tenant ON audit_entries (tenant, id)`,
+			`CREATE UNIQUE INDEX audit_entries_coalesce ON audit_entries (tenant, coalesce_key) WHERE coalesce_key <> ''`,
+		}},
 	}
 }

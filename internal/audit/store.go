@@ -20,7 +20,7 @@ type sqlLog struct {
 // columns of later migrations come last, as they do in the tables.
 const columns = `id, at, action, actor, actor_name, mode, policy_id, insurer_policy_id, version_id, new_version_id,
 	reason, termination_date, outcome, upstream_status, upstream_request_id, message,
-	variant_id, holder, reference`
+	variant_id, holder, reference, tenant, coalesce_key, count`
 
 // Append implements Log.
 func (l *sqlLog) Append(ctx context.Context, e Entry) (Entry, error) {
@@ -33,20 +33,29 @@ func (l *sqlLog) Append(ctx context.Context, e Entry) (Entry, error) {
 	// Microseconds are what PostgreSQL keeps; truncating here makes the
 	// returned entry equal to what a later List reads, in every store.
 	e.At = e.At.UTC().Truncate(time.Microsecond)
+	e.Count = max(e.Count, 1)
 	args := []any{
 		l.d.Time(e.At), e.Action, e.Actor, e.ActorName, e.Mode, e.PolicyID, e.InsurerPolicyID, e.VersionID, e.NewVersionID,
 		e.Reason, e.TerminationDate, e.Outcome, e.UpstreamStatus, e.UpstreamRequestID, e.Message,
-		e.VariantID, e.Holder, e.Reference,
+		e.VariantID, e.Holder, e.Reference, e.Tenant, e.Coalesce, e.Count,
 	}
 	ph := make([]string, len(args))
 	for i := range ph {
 		ph[i] = l.d.Placeholder(i + 1)
 	}
-	q := `INSERT INTO audit_entries (` + strings.TrimPrefix(columns, "id, ") + `) VALUES (` + strings.Join(ph, ", ") + `) RETURNING id`
-	err := l.db.QueryRowContext(ctx, q, args...).Scan(&e.ID)
+	// A repeat of a coalesced entry finds the first one through the
+	// partial unique index and adds to its count, in one statement, so
+	// that instances sharing the log count together and never race into
+	// two rows. The triggers let exactly this change through.
+	q := `INSERT INTO audit_entries (` + strings.TrimPrefix(columns, "id, ") + `) VALUES (` + strings.Join(ph, ", ") + `)
+		ON CONFLICT (tenant, coalesce_key) WHERE coalesce_key <> '' DO UPDATE SET count = audit_entries.count + excluded.count
+		RETURNING id, at, count`
+	var at sqlstore.Time
+	err := l.db.QueryRowContext(ctx, q, args...).Scan(&e.ID, &at, &e.Count)
 	if err != nil {
 		return e, fmt.Errorf("audit: appending to the %s log: %w", l.d, err)
 	}
+	e.At = at.T
 	return e, nil
 }
 
@@ -65,6 +74,9 @@ func (l *sqlLog) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	// Each condition is added only when asked for, so that the planner
 	// sees plain equalities it can answer from the indexes.
+	if f.Tenant != "" {
+		where = append(where, "tenant = "+arg(f.Tenant))
+	}
 	if f.Policy != "" {
 		where = append(where, "(policy_id = "+arg(f.Policy)+" OR insurer_policy_id = "+arg(f.Policy)+" OR reference = "+arg(f.Policy)+")")
 	}
@@ -92,7 +104,8 @@ func (l *sqlLog) List(ctx context.Context, f Filter) (Page, error) {
 		var at sqlstore.Time
 		if err := rows.Scan(&e.ID, &at, &e.Action, &e.Actor, &e.ActorName, &e.Mode, &e.PolicyID, &e.InsurerPolicyID,
 			&e.VersionID, &e.NewVersionID, &e.Reason, &e.TerminationDate, &e.Outcome, &e.UpstreamStatus,
-			&e.UpstreamRequestID, &e.Message, &e.VariantID, &e.Holder, &e.Reference, &p.Total); err != nil {
+			&e.UpstreamRequestID, &e.Message, &e.VariantID, &e.Holder, &e.Reference, &e.Tenant, &e.Coalesce, &e.Count,
+			&p.Total); err != nil {
 			return Page{}, fmt.Errorf("audit: reading the %s log: %w", l.d, err)
 		}
 		e.At = at.T

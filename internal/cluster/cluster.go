@@ -295,6 +295,7 @@ func (c *Cluster) startDashboard(ctx context.Context, path string, i int) error 
 		"KASKO_PUSH_URL":     c.SandboxURL + sandbox.PushPrefix,
 		"CASCO_API_URL":      c.SandboxURL + sandbox.CascoPrefix,
 		"UPSTREAM_TIMEOUT":   c.opts.UpstreamTimeout.String(),
+		"TRUSTED_PROXIES":    "127.0.0.1/32",
 		"LOG_FORMAT":         "json",
 		"PATH":               os.Getenv("PATH"),
 	}

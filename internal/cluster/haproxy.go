@@ -46,6 +46,9 @@ defaults
     option abortonclose
     # Connections a browser opens ahead and closes unused are no requests.
     option dontlognull
+    # The instances count failed sign-ins per client address: they read it
+    # from X-Forwarded-For, trusting only this balancer (TRUSTED_PROXIES).
+    option forwardfor
     option redispatch
     retries 3
     timeout connect 1s

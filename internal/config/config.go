@@ -54,8 +54,9 @@ type Config struct {
 	// form (KASKO_PUSH_VARIANTS, "variant_id=Name" pairs; a name ending in
 	// " [past]" allows cover to start in the past). Default: ARAG AS24.
 	PushVariants []PushVariant
-	// CookieSecure forces Secure __Host- cookies (COOKIE_SECURE=true), for
-	// a dashboard behind a TLS-terminating proxy.
+	// CookieSecure makes cookies Secure with the __Host- prefix and sends
+	// HSTS (COOKIE_SECURE); by default true unless ADDR is a loopback
+	// address, since anywhere else the dashboard is served over TLS.
 	CookieSecure bool
 	// AuditDatabaseURL (AUDIT_DATABASE_URL, postgres://…) keeps the audit
 	// log in PostgreSQL, shared by several instances; empty = a SQLite
@@ -75,6 +76,12 @@ type Config struct {
 	// listener closes: the check interval times the failures it needs.
 	// 0 stops at once.
 	ShutdownDelay time.Duration
+	// TrustedProxies (TRUSTED_PROXIES, comma list of addresses and CIDR
+	// prefixes; empty by default) are the peers whose X-Forwarded-For
+	// names the client, for the sign-in throttle's per-address count.
+	// Empty, the peer is the client: trusting the header from anyone
+	// would let every guess claim a fresh address.
+	TrustedProxies []netip.Prefix
 }
 
 // Sandbox reports whether no upstream is configured, in which case the
@@ -208,11 +215,25 @@ func Load(getenv func(string) string) (Config, error) {
 			problems = append(problems, "AUDIT_DATABASE_URL: "+err.Error())
 		}
 	}
+	if v := getenv("TRUSTED_PROXIES"); strings.TrimSpace(v) != "" {
+		p, err := parsePrefixes(v)
+		if err != nil {
+			problems = append(problems, "TRUSTED_PROXIES: "+err.Error())
+		}
+		c.TrustedProxies = p
+	}
 	if problem := checkMetricsAddr(c.MetricsAddr, getenv("METRICS_PUBLIC"), c.Addr); problem != "" {
 		problems = append(problems, problem)
 	}
 	switch v := strings.ToLower(getenv("COOKIE_SECURE")); v {
-	case "", "false", "0":
+	case "":
+		// Secure unless the dashboard listens on loopback only (plain
+		// HTTP on this machine): anywhere else it is reached through a
+		// TLS proxy, and a cookie without __Host- could be planted by a
+		// neighbouring host or over plain HTTP.
+		host, _, err := net.SplitHostPort(c.Addr)
+		c.CookieSecure = err != nil || !isLoopback(host)
+	case "false", "0":
 	case "true", "1":
 		c.CookieSecure = true
 	default:
@@ -329,4 +350,32 @@ func validVariantID(id string) bool {
 		}
 	}
 	return true
+}
+
+// parsePrefixes reads a comma list of IP addresses and CIDR prefixes;
+// an address stands for itself alone.
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", f)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil || a.Zone() != "" {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", f)
+		}
+		// Peers are compared unmapped (throttle.ClientIP).
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

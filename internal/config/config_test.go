@@ -2,6 +2,8 @@ package config_test
 
 import (
 	"log/slog"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +95,8 @@ func TestLoadRejectsBadValues(t *testing.T) {
 		{"bad shutdown delay", "SHUTDOWN_DELAY", "later"},
 		{"negative shutdown delay", "SHUTDOWN_DELAY", "-1s"},
 		{"long shutdown delay", "SHUTDOWN_DELAY", "5m"},
+		{"trusted proxy not an address", "TRUSTED_PROXIES", "10.0.0.1,proxy.internal"},
+		{"trusted proxy bad prefix", "TRUSTED_PROXIES", "10.0.0.0/33"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,5 +190,23 @@ func TestShutdownDelay(t *testing.T) {
 		if err != nil || c.ShutdownDelay != want {
 			t.Errorf("SHUTDOWN_DELAY=%s: %v (%v), want %v", v, c.ShutdownDelay, err, want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := config.Load(env(nil))
+	if err != nil || c.TrustedProxies != nil {
+		t.Errorf("default = %v (%v), want none", c.TrustedProxies, err)
+	}
+	c, err = config.Load(env(map[string]string{"TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::ffff:198.51.100.1,10.1.2.3/16, "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32"),
+		netip.MustParsePrefix("198.51.100.1/32"), netip.MustParsePrefix("10.1.0.0/16"),
+	}
+	if !slices.Equal(c.TrustedProxies, want) {
+		t.Errorf("TrustedProxies = %v, want %v", c.TrustedProxies, want)
 	}
 }

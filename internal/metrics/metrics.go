@@ -39,6 +39,7 @@ type Metrics struct {
 	replays          *prometheus.CounterVec
 	writes           *prometheus.CounterVec
 	writesInFlight   prometheus.Gauge
+	signInFailures   *prometheus.CounterVec
 }
 
 // Outcomes of an upstream attempt (the outcome label).
@@ -119,13 +120,24 @@ func New() *Metrics {
 			Name: "backoffice_writes_in_flight",
 			Help: "Writes sent upstream and detached from their request, not yet settled.",
 		}),
+		signInFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backoffice_signin_failures_total",
+			Help: "Failed sign-ins, by kind (kasko, casco) and reason (rejected by the upstream, throttled, malformed).",
+		}, []string{"kind", "reason"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpDuration, m.upstreamDuration, m.upstreamErrors,
-		m.claims, m.replays, m.writes, m.writesInFlight,
+		m.claims, m.replays, m.writes, m.writesInFlight, m.signInFailures,
 	)
+	// Zero before the first failure, so that a rate or an alert on a
+	// series works from start-up rather than from its first increment.
+	for _, kind := range []string{SignInKasko, SignInCasco} {
+		for _, reason := range []string{SignInRejected, SignInThrottled, SignInMalformed} {
+			m.signInFailures.WithLabelValues(kind, reason)
+		}
+	}
 	return m
 }
 
@@ -288,4 +300,37 @@ func (m *Metrics) WriteEnded() {
 		return
 	}
 	m.writesInFlight.Dec()
+}
+
+// Kinds and reasons of a failed sign-in (the labels of SignInFailure).
+const (
+	SignInKasko     = "kasko"
+	SignInCasco     = "casco"
+	SignInRejected  = "rejected"
+	SignInThrottled = "throttled"
+	SignInMalformed = "malformed"
+)
+
+// SignInFailure counts one failed sign-in of kind (SignInKasko,
+// SignInCasco) for reason: SignInRejected (the upstream refused the
+// credential), SignInThrottled (refused without asking it, after too
+// many failures) or SignInMalformed (not a credential at all). A
+// metric, not audit rows: a guesser would otherwise fill the audit log,
+// whose rows are never deleted. Its signature is the one throttle's
+// GuardConfig.Failure takes.
+func (m *Metrics) SignInFailure(kind, reason string) {
+	if m == nil {
+		return
+	}
+	switch kind {
+	case SignInKasko, SignInCasco:
+	default:
+		kind = Other
+	}
+	switch reason {
+	case SignInRejected, SignInThrottled, SignInMalformed:
+	default:
+		reason = Other
+	}
+	m.signInFailures.WithLabelValues(kind, reason).Inc()
 }

@@ -351,6 +351,30 @@ func TestCounters(t *testing.T) {
 	want(t, samples, "backoffice_writes_in_flight", 2)
 }
 
+func TestSignInFailures(t *testing.T) {
+	m := metrics.New()
+	name := "backoffice_signin_failures_total"
+	_, samples := scrape(t, m)
+	// Every kind and reason is served, at zero, before the first failure.
+	for _, kind := range []string{"kasko", "casco"} {
+		for _, reason := range []string{"rejected", "throttled", "malformed"} {
+			if v, ok := samples[series(name, "kind", kind, "reason", reason)]; !ok || v != 0 {
+				t.Errorf("%s{%s,%s} = %v (served %v), want 0 served", name, kind, reason, v, ok)
+			}
+		}
+	}
+	m.SignInFailure(metrics.SignInKasko, metrics.SignInRejected)
+	m.SignInFailure(metrics.SignInKasko, metrics.SignInRejected)
+	m.SignInFailure(metrics.SignInCasco, metrics.SignInThrottled)
+	m.SignInFailure(metrics.SignInCasco, metrics.SignInMalformed)
+	m.SignInFailure("ldap", "typo")
+	_, samples = scrape(t, m)
+	want(t, samples, series(name, "kind", "kasko", "reason", "rejected"), 2)
+	want(t, samples, series(name, "kind", "casco", "reason", "throttled"), 1)
+	want(t, samples, series(name, "kind", "casco", "reason", "malformed"), 1)
+	want(t, samples, series(name, "kind", "other", "reason", "other"), 1)
+}
+
 // TestOwnRegistry: the runtime collectors are there, nothing registered
 // on the global default registry is, and two instances coexist (a test
 // process runs several servers).
@@ -387,6 +411,7 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 	m.Write("cancel", metrics.WriteCompleted)
 	m.WriteStarted()
 	m.WriteEnded()
+	m.SignInFailure(metrics.SignInKasko, metrics.SignInRejected)
 
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	h := m.Middleware(nil)(next)

@@ -18,6 +18,8 @@ const (
 	SignIn          = "/signin"
 	SignInPartner   = "/signin/partner"
 	SignOut         = "/signout"
+	SignOutPartner  = "/signout/partner"
+	SignOutKasko    = "/signout/kasko"
 	PrefsLanguage   = "/preferences/language"
 	PrefsTimes      = "/preferences/times"
 	Policies        = "/policies"
@@ -26,6 +28,7 @@ const (
 	Operations      = "/operations"
 	Audit           = "/audit"
 	Casco           = "/casco"
+	CascoAudit      = "/casco/audit"
 	CascoDrafts     = "/casco/drafts"
 	CascoCounties   = "/casco/options/counties"
 	CascoLocalities = "/casco/options/localities"
@@ -95,6 +98,14 @@ func AuditList(q url.Values) string {
 		return Audit
 	}
 	return Audit + "?" + q.Encode()
+}
+
+// CascoAuditPage is a page of the partner's audit log.
+func CascoAuditPage(page int) string {
+	if page <= 1 {
+		return CascoAudit
+	}
+	return CascoAudit + "?page=" + strconv.Itoa(page)
 }
 
 // CascoHistory is a page of the partner's quote history.

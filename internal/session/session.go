@@ -225,6 +225,17 @@ const (
 	keySignedInAt  = "signed_in_at"
 	keyCasco       = "casco.login.sealed"
 	keyFormOwner   = "forms.owner"
+	keyKept        = "signin.kept"
+)
+
+// Kept names the login a sign-in left in the session beside the new one.
+type Kept string
+
+// The logins a sign-in may keep.
+const (
+	KeptNone    Kept = ""
+	KeptPartner Kept = "partner"
+	KeptKasko   Kept = "kasko"
 )
 
 // KaskoLogin is the KASKO credential of a signed-in session.
@@ -250,7 +261,29 @@ func (m *Manager) SignInKasko(ctx context.Context, key, displayName string) erro
 	m.sm.Put(ctx, keyDisplayName, displayName)
 	m.sm.Put(ctx, keySignedInAt, time.Now().Unix())
 	m.ensureFormOwner(ctx)
+	m.noteKept(ctx, KeptPartner, len(m.sm.GetBytes(ctx, keyCasco)) > 0)
 	return nil
+}
+
+// noteKept records, for the next page, that a sign-in kept the other
+// login: a browser someone else signed in before (a shared machine, or a
+// session planted through a crafted sign-in form) must not act under
+// that login without the user being told.
+func (m *Manager) noteKept(ctx context.Context, kept Kept, present bool) {
+	if present {
+		m.sm.Put(ctx, keyKept, string(kept))
+	} else {
+		m.sm.Remove(ctx, keyKept)
+	}
+}
+
+// PopKept returns, once, the login the last sign-in kept beside the new
+// one (KeptNone when it kept none).
+func (m *Manager) PopKept(ctx context.Context) Kept {
+	if !loaded(ctx) {
+		return KeptNone
+	}
+	return Kept(m.sm.PopString(ctx, keyKept))
 }
 
 // Kasko returns the session's KASKO login, if it has one.
@@ -290,6 +323,7 @@ func (m *Manager) SignInCasco(ctx context.Context, l CascoLogin) error {
 		l.SignedInAt = time.Now()
 	}
 	m.ensureFormOwner(ctx)
+	m.noteKept(ctx, KeptKasko, len(m.sm.GetBytes(ctx, keyKasko)) > 0)
 	return m.UpdateCasco(ctx, l)
 }
 
@@ -376,6 +410,30 @@ func (m *Manager) Casco(ctx context.Context) (CascoLogin, bool) {
 // SignOutCasco removes the CascoApi login only.
 func (m *Manager) SignOutCasco(ctx context.Context) { m.sm.Remove(ctx, keyCasco) }
 
+// SignOutKasko removes the KASKO login only, under a new session token
+// (the partner login, if any, stays).
+func (m *Manager) SignOutKasko(ctx context.Context) error {
+	if err := m.sm.RenewToken(ctx); err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	m.sm.Remove(ctx, keyKasko)
+	m.sm.Remove(ctx, keyDisplayName)
+	m.sm.Remove(ctx, keySignedInAt)
+	m.sm.Remove(ctx, keyKept)
+	return nil
+}
+
+// SignOutPartner removes the CascoApi login only, under a new session
+// token (the KASKO login, if any, stays).
+func (m *Manager) SignOutPartner(ctx context.Context) error {
+	if err := m.sm.RenewToken(ctx); err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	m.sm.Remove(ctx, keyCasco)
+	m.sm.Remove(ctx, keyKept)
+	return nil
+}
+
 // SignOut destroys the session; a new, empty one begins on the next
 // request.
 func (m *Manager) SignOut(ctx context.Context) error {
@@ -461,3 +519,7 @@ func redactURL(s string) string {
 	}
 	return s
 }
+
+// Secure reports whether cookies are Secure with the __Host- prefix,
+// that is whether the dashboard is served over TLS.
+func (m *Manager) Secure() bool { return m != nil && m.sm.Cookie.Secure }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	"modernc.org/sqlite" // pure-Go SQLite driver
 )
 
 // Dialect is what differs between the SQL stores; the stores write one
@@ -202,7 +202,7 @@ func Open(ctx context.Context, cfg Config, s Schema) (*sql.DB, Dialect, error) {
 		db, err := openPostgres(ctx, cfg.DatabaseURL, cfg.URLSetting, s)
 		return db, Postgres, err
 	case cfg.Path != "":
-		db, err := openSQLite(ctx, cfg.Path, s)
+		db, err := openSQLite(ctx, cfg.Path, s, sqliteOptions{})
 		return db, SQLite, err
 	default:
 		return nil, 0, fmt.Errorf("%s: neither a SQLite path nor a PostgreSQL URL is configured", s.Name)
@@ -210,7 +210,7 @@ func Open(ctx context.Context, cfg Config, s Schema) (*sql.DB, Dialect, error) {
 }
 
 // openSQLite opens (creating when needed) the file at path.
-func openSQLite(ctx context.Context, path string, s Schema) (*sql.DB, error) {
+func openSQLite(ctx context.Context, path string, s Schema, o sqliteOptions) (*sql.DB, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Name, err)
 	}
@@ -222,12 +222,20 @@ func openSQLite(ctx context.Context, path string, s Schema) (*sql.DB, error) {
 	// FULL because a record that a power cut takes back is worse than a
 	// slower write, and writes are rare (one per user action).
 	// foreign_keys: SQLite enforces REFERENCES only when asked, per
-	// connection.
-	db, err := sql.Open("sqlite", "file:"+path+
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate")
+	// connection. The WAL is kept bounded by walKeeper (see wal.go).
+	c, err := sqlite.NewConnector(sqliteDSN(path, sqliteBusyWait, o))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Name, err)
 	}
+	closeKeeper := func() error { return nil }
+	if !o.noWALKeeper {
+		k, err := startWALKeeper(s.Name, path, o)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		closeKeeper = k.close
+	}
+	db := sql.OpenDB(closingConnector{Connector: c, close: closeKeeper})
 	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: opening %s: %w", s.Name, path, err)

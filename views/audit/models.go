@@ -80,6 +80,9 @@ type Row struct {
 	RequestID      string
 	// Message is the upstream's message, for support.
 	Message string
+	// Count is how often a coalesced entry happened (a read-only
+	// session's repeated refusals); 0 or 1 shows nothing.
+	Count int
 }
 
 // Pager links the pages; an empty URL is a disabled control.

@@ -33,7 +33,29 @@ type PageMeta struct {
 	// Ops are the user's pending operations and finished-operation
 	// notices, for the header.
 	Ops OpsView
+	// Kept, on the page a sign-in lands on, is the other login that
+	// sign-in left in the session; nil when it left none.
+	Kept *KeptLogin
 }
+
+// KeptLogin is a login a sign-in kept beside the new one, named on the
+// next page with a one-click sign-out of it alone.
+type KeptLogin struct {
+	Kind KeptKind
+	// Account names it: a partner account, or a KASKO key masked
+	// ("sk_test_…4f2a") with the name given at sign-in.
+	Account    string
+	SignOutURL string
+}
+
+// KeptKind is which product's login was kept.
+type KeptKind string
+
+// The logins a sign-in may keep.
+const (
+	KeptPartner KeptKind = "partner"
+	KeptKasko   KeptKind = "kasko"
+)
 
 // OpsView is the header's operations badge.
 type OpsView struct {
@@ -75,7 +97,9 @@ const (
 	SectionPolicies Section = "policies"
 	SectionNew      Section = "new"
 	SectionCasco    Section = "casco"
-	SectionAudit    Section = "audit"
+	// SectionCascoAudit is a partner's own log of conversions.
+	SectionCascoAudit Section = "casco-audit"
+	SectionAudit      Section = "audit"
 )
 
 // TimesIn is the zone times are shown in.

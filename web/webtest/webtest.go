@@ -28,6 +28,7 @@ import (
 	"backoffice/internal/sandbox"
 	"backoffice/internal/sandbox/sandboxtest"
 	"backoffice/internal/session"
+	"backoffice/internal/throttle"
 	"backoffice/internal/tokens"
 	"backoffice/static"
 	"backoffice/web"
@@ -52,6 +53,8 @@ type Options struct {
 	Tokens tokens.Store
 	// WriteTimeout bounds a detached upstream write (default: web's).
 	WriteTimeout time.Duration
+	// Throttle guards both sign-in forms (default: none).
+	Throttle *throttle.Guard
 }
 
 // Server is a running dashboard and its upstream.
@@ -155,8 +158,9 @@ func (s *Server) start(t testing.TB) {
 			Audit:          s.Audit,
 			SortableFields: sandbox.SortableFields(),
 			ProductNames:   productNames(up.Sandbox.Products()),
+			Throttle:       opts.Throttle,
 		},
-		Casco: cascopages.Deps{Casco: cc, Quotes: s.Quotes, Audit: s.Audit},
+		Casco: cascopages.Deps{Casco: cc, Quotes: s.Quotes, Audit: s.Audit, Throttle: opts.Throttle},
 	})
 	if err != nil {
 		t.Fatal(err)
