@@ -138,7 +138,7 @@ exponent:
 // "10000.50", "-0.5", "12".
 func (d Decimal) String() string {
 	neg := d.coef < 0
-	u := uint64(d.coef)
+	u := uint64(d.coef) // #nosec G115 -- the magnitude, negative values are taken below
 	if neg {
 		u = uint64(-d.coef)
 	}

@@ -155,7 +155,7 @@ func startsWithLetter(s string) bool {
 
 func absUint(n int64) uint64 {
 	if n < 0 {
-		return uint64(-(n + 1)) + 1
+		return uint64(-(n + 1)) + 1 // #nosec G115 -- -(n+1) is >= 0 for every negative int64, MinInt64 included
 	}
 	return uint64(n)
 }
