@@ -26,6 +26,7 @@ type TokenStore interface {
 	Get(ctx context.Context, key string) (tokens.Record, error)
 	SetState(ctx context.Context, key string, state []byte) error
 	Claim(ctx context.Context, key string) (bool, error)
+	ClaimNew(ctx context.Context, r tokens.Record) (bool, error)
 	Finish(ctx context.Context, key string, result []byte, expires time.Time) error
 }
 
@@ -254,6 +255,20 @@ func UpdateForm[T any](ctx context.Context, f *Forms, token string, state T) err
 		return err
 	}
 	return f.Update(ctx, token, b)
+}
+
+// FirstTime reports whether this is the first call for key across every
+// instance sharing the store, within keep: for work that must happen
+// once although several requests may see that it is due (recording
+// the end of an operation that two pollers see at once). When the store
+// fails it answers true: a duplicate record is better than none.
+func (f *Forms) FirstTime(ctx context.Context, key string, keep time.Duration) bool {
+	won, err := f.store.ClaimNew(ctx, tokens.Record{Key: "once:" + key, Kind: "once", Expires: time.Now().Add(keep)})
+	if err != nil {
+		f.log.ErrorContext(ctx, "shared once-only record failed; going ahead", "key", key, "err", err)
+		return true
+	}
+	return won
 }
 
 // Drain waits for the detached writes of this process to finish and

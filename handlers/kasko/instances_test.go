@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,5 +91,36 @@ func TestFormSurvivesARestart(t *testing.T) {
 	r := browser.On(restarted).Post(cancelPath, cancelForm(token, "confirm"))
 	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), cancelPath+"/progress?version=") {
 		t.Fatalf("form sent after the restart = %d to %q\n%.500s", r.Status, r.Header.Get("Location"), r.Body)
+	}
+}
+
+// TestOperationEndRecordedOnceAcrossInstances: the header badge and the
+// progress panel poll a cancellation from two instances at once when it
+// completes; its end goes on the record once.
+func TestOperationEndRecordedOnceAcrossInstances(t *testing.T) {
+	t.Parallel()
+	a := newCancelServer(t, sandbox.Options{CancelDelay: 300 * time.Millisecond})
+	b := a.SecondInstance(t)
+	onA := a.SignedIn(t, sandbox.KeyASecretTest)
+	onB := onA.On(b)
+	token := openCancelForm(t, onA, fixturePath)
+	r := onA.Post(cancelPath, cancelForm(token, "confirm"))
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel = %d", r.Status)
+	}
+	time.Sleep(500 * time.Millisecond) // completed upstream; nobody has looked yet
+	var wg sync.WaitGroup
+	for _, br := range []*webtest.Browser{onA, onB, onA, onB} {
+		wg.Go(func() { br.Get("/operations") })
+	}
+	wg.Wait()
+	var ends int
+	for _, e := range a.AuditEntries(t) {
+		if e.Outcome == audit.OutcomeCompleted {
+			ends++
+		}
+	}
+	if ends != 1 {
+		t.Errorf("completed entries = %d, want 1", ends)
 	}
 }

@@ -20,7 +20,6 @@ package kasko
 
 import (
 	"context"
-	"sync"
 
 	kaskoapi "backoffice/apiclient/kasko"
 	"backoffice/handlers"
@@ -71,9 +70,6 @@ type Handlers struct {
 	sortable     []string
 	products     map[string]string
 	throttle     *throttle.Guard
-
-	// finished remembers the operations whose end is recorded.
-	finished sync.Map // new version id → true
 
 	// Auth serves the KASKO sign-in form.
 	Auth *Auth

@@ -149,9 +149,10 @@ func (h *Handlers) checkOp(ctx context.Context, op pendingOp) (st *kaskoapi.Vers
 }
 
 func (h *Handlers) finishOp(ctx context.Context, op pendingOp, st *kaskoapi.VersionStatus) {
-	// Two requests may both see the end (the header and the progress
-	// panel poll side by side): the first one in this process records it.
-	if _, seen := h.finished.LoadOrStore(op.NewVersionID, true); seen {
+	// Several requests may see the end at once (the header and the
+	// progress panel poll side by side, on any instance): the first one
+	// records it. Kept as long as an operation counts as pending.
+	if !h.core.Forms.FirstTime(ctx, "op-end:"+op.NewVersionID, pendingWindow) {
 		return
 	}
 	outcome, message := audit.OutcomeCompleted, ""
