@@ -18,7 +18,7 @@ import (
 // reverse) fails here, not in a user's browser.
 func TestPathsMatchRoutes(t *testing.T) {
 	core := handlers.New(handlers.Config{})
-	mux := routes(&app{core: core, kasko: kasko.New(core, kasko.Deps{}), casco: casco.New(core, casco.Deps{})}, http.NotFoundHandler(), &health{})
+	mux := routes(&app{core: core, kasko: kasko.New(core, kasko.Deps{}), casco: casco.New(core, casco.Deps{}), webhooks: http.NotFoundHandler()}, http.NotFoundHandler(), &health{})
 	odd := "a/b c?d" // escaping must keep a value inside its segment
 	for _, c := range []struct {
 		method, path, pattern string
@@ -47,6 +47,7 @@ func TestPathsMatchRoutes(t *testing.T) {
 		{"GET", paths.CancelProgress(odd, odd), "GET /policies/{id}/cancel/progress"},
 		{"GET", paths.CancelWatch(odd), "GET /policies/{id}/cancel/progress"},
 		{"GET", paths.Operations, "GET /operations"},
+		{"POST", paths.WebhooksKasko, "POST /webhooks/kasko"},
 		{"GET", paths.AuditList(url.Values{"policy": {odd}}), "GET /audit"},
 		{"GET", paths.CascoHistory(2), "GET /casco"},
 		{"GET", paths.CascoAuditPage(1), "GET /casco/audit"},

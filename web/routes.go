@@ -59,6 +59,11 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	// The audit log.
 	mux.Handle("GET /audit", wrap(k.SignedIn(k.Audit.List)))
 
+	// KASKO webhooks (policy.created, policy.updated), signed per tenant:
+	// they keep the policy index live. Not a page: the receiver answers
+	// the sender in plain text.
+	mux.Handle("POST /webhooks/kasko", a.webhooks)
+
 	// CASCO quotes, for partners signed in with a CascoApi account: the
 	// history, the reference lists of the dependent selects, a quote's
 	// five steps (vehicle, policyholder, cover, offers, policy) and the

@@ -17,6 +17,7 @@ import (
 	"backoffice/handlers/kasko"
 	"backoffice/internal/i18n"
 	"backoffice/internal/metrics"
+	"backoffice/internal/paths"
 	"backoffice/internal/session"
 	"backoffice/internal/tokens"
 	"backoffice/static"
@@ -50,6 +51,9 @@ type Config struct {
 	Stores map[string]func(context.Context) error
 	// ProbeTimeout bounds /readyz; default 3s.
 	ProbeTimeout time.Duration
+	// Webhooks receives the KASKO webhooks (POST /webhooks/kasko); nil
+	// answers 404: no webhook is expected.
+	Webhooks http.Handler
 }
 
 // Server is the dashboard's root handler, and what a graceful shutdown
@@ -107,7 +111,10 @@ func New(cfg Config) (*Server, error) {
 		Observer:     cfg.Metrics,
 		Fallback:     fallback,
 	})
-	app := &app{core: core, kasko: kasko.New(core, cfg.Kasko), casco: casco.New(core, cfg.Casco)}
+	app := &app{core: core, kasko: kasko.New(core, cfg.Kasko), casco: casco.New(core, cfg.Casco), webhooks: cfg.Webhooks}
+	if app.webhooks == nil {
+		app.webhooks = http.NotFoundHandler()
+	}
 	mux := routes(app, cfg.Assets, hc)
 	// Pages and JSON are compressed on the fly; static assets carry their
 	// own precompressed bodies and PDFs do not shrink.
@@ -149,9 +156,10 @@ func New(cfg Config) (*Server, error) {
 
 // app is the dashboard's handlers: the shared core and the two products.
 type app struct {
-	core  *handlers.Core
-	kasko *kasko.Handlers
-	casco *casco.Handlers
+	core     *handlers.Core
+	kasko    *kasko.Handlers
+	casco    *casco.Handlers
+	webhooks http.Handler
 }
 
 // skipSessions applies the session middleware to pages only: static assets
@@ -162,7 +170,9 @@ func skipSessions(load middleware) middleware {
 		withSession := load(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p := r.URL.Path
-			if strings.HasPrefix(p, static.Prefix) || p == "/healthz" || p == "/readyz" {
+			// Webhooks come from the upstream's servers: they have no
+			// session, and must not get a cookie.
+			if strings.HasPrefix(p, static.Prefix) || p == "/healthz" || p == "/readyz" || p == paths.WebhooksKasko {
 				next.ServeHTTP(w, r)
 				return
 			}

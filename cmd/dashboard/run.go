@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"backoffice/apiclient/casco"
@@ -19,10 +22,14 @@ import (
 	"backoffice/handlers"
 	cascopages "backoffice/handlers/casco"
 	kaskopages "backoffice/handlers/kasko"
+	"backoffice/handlers/webhooks"
 	"backoffice/internal/audit"
 	"backoffice/internal/config"
 	"backoffice/internal/i18n"
+	"backoffice/internal/index"
+	"backoffice/internal/indexsync"
 	"backoffice/internal/metrics"
+	"backoffice/internal/paths"
 	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/session"
@@ -55,6 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	if rest := flags.Args(); len(rest) > 0 {
+		return runCommand(ctx, cfg, rest, stdout)
+	}
 	log := newLogger(cfg, stdout)
 
 	restrictUmask()
@@ -63,12 +73,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	features := handlers.Features{}
+	var sb *sandbox.Sandbox
 	if cfg.Sandbox() {
-		base, sb, stopSandbox, err := startSandbox(getenv, log)
+		base, started, stopSandbox, err := startSandbox(getenv, log)
 		if err != nil {
 			return err
 		}
 		defer stopSandbox()
+		sb = started
 		for _, c := range sb.Credentials() {
 			features.DemoKeys = append(features.DemoKeys, handlers.DemoKey{Key: c.Key, Distributor: c.DistributorName, Kind: c.Kind, Mode: c.Mode})
 		}
@@ -204,6 +216,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	guard := throttle.NewGuard(throttle.GuardConfig{Limiter: limiter, TrustedProxies: cfg.TrustedProxies, Failure: m.SignInFailure, Log: log})
 
 	var kaskoFor func(string) kaskopages.PolicyAPI
+	var kaskoClient *kasko.Client
 	if cfg.KaskoAPIURL != "" {
 		opts := []kasko.Option{kasko.WithTimeout(cfg.UpstreamTimeout), kasko.WithLogger(log), kasko.WithUserAgent("policy-backoffice/" + version)}
 		if m != nil {
@@ -214,6 +227,53 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		kaskoFor = func(key string) kaskopages.PolicyAPI { return kc.WithKey(key) }
+		kaskoClient = kc
+	}
+
+	// The policy index: search, filters and counts the upstream list
+	// cannot give. Listening starts here, before the routes are built, so
+	// that in sandbox mode the webhooks can be registered to this address.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	idx, err := index.Open(ctx, indexConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer idx.Close()
+	indexKeys, webhookSecrets := cfg.IndexKeys, cfg.WebhookSecrets
+	if sb != nil {
+		indexKeys, webhookSecrets, err = sandboxIndex(cfg, sb, "http://"+ln.Addr().String())
+		if err != nil {
+			return err
+		}
+	}
+	var syncer *indexsync.Syncer
+	if len(indexKeys) > 0 && kaskoClient != nil {
+		syncer, err = indexsync.New(indexsync.Config{Store: idx, Client: kaskoClient, Keys: indexKeys, Rate: cfg.IndexRate,
+			PollEvery: cfg.IndexPoll, ReconcileEvery: cfg.IndexReconcile, Log: log.With(slog.String("component", "index"))})
+		if err != nil {
+			return err
+		}
+		syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
+		synced := make(chan struct{})
+		go func() { defer close(synced); syncer.Run(syncCtx) }()
+		// Deferred after idx.Close, so it runs first: the sync stops
+		// before its store closes.
+		defer func() { stopSync(); <-synced }()
+	}
+	indexStore := "sqlite " + indexConfig(cfg).Path
+	if cfg.AuditDatabaseURL != "" {
+		indexStore = "postgresql" // the URL carries a password: never logged
+	}
+	log.Info("policy index", slog.String("store", indexStore), slog.Int("keys", len(indexKeys)), slog.Int("webhook_tenants", len(webhookSecrets)))
+	var hooks http.Handler
+	var poke func(string)
+	if syncer != nil {
+		hooks = webhooks.New(webhooks.Deps{Store: idx, Secrets: webhookSecrets, Key: syncer.Key, Get: webhooks.GetWith(kaskoClient), Log: log.With(slog.String("component", "webhooks"))})
+		poke = syncer.Poke
 	}
 
 	var pushFor func(string) kaskopages.PushAPI
@@ -266,6 +326,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			SortableFields: cfg.KaskoSortFields,
 			ProductNames:   cfg.KaskoProducts,
 			Throttle:       guard,
+			Index:          idx,
+			Poke:           poke,
 		},
 		Casco:        cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog, Throttle: guard},
 		Tokens:       tokenStore,
@@ -286,15 +348,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}},
 		ProbeTimeout: min(cfg.UpstreamTimeout, 5*time.Second),
+		Webhooks:     hooks,
 	})
 	if err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -399,6 +458,37 @@ func serve(ctx context.Context, srv *http.Server, app *web.Server, ln net.Listen
 	return nil
 }
 
+// sandboxIndex is the index set-up of sandbox mode: the demo secret keys
+// (unless INDEX_KEYS says otherwise) and, for each, a webhook registered
+// with the sandbox to this dashboard's address, whose secret the
+// receiver then checks, as an operator's KASKO_WEBHOOK_SECRETS would say.
+func sandboxIndex(cfg config.Config, sb *sandbox.Sandbox, self string) ([]string, map[string][]string, error) {
+	keys := cfg.IndexKeys
+	if !cfg.IndexKeysSet {
+		for _, c := range sb.Credentials() {
+			if c.Kind == "secret" {
+				keys = append(keys, c.Key)
+			}
+		}
+	}
+	secrets := map[string][]string{}
+	for tenant, s := range cfg.WebhookSecrets {
+		secrets[tenant] = slices.Clone(s)
+	}
+	for _, c := range sb.Credentials() {
+		if c.Kind != "secret" || !slices.Contains(keys, c.Key) {
+			continue
+		}
+		tenant := indexsync.TenantOf(c.Key, c.DistributorID)
+		hook, err := sb.AddWebhook(c.Key, self+paths.WebhooksKasko+"?tenant="+url.QueryEscape(tenant))
+		if err != nil {
+			return nil, nil, fmt.Errorf("sandbox webhooks: %w", err)
+		}
+		secrets[tenant] = append(secrets[tenant], hook.Secret)
+	}
+	return keys, secrets, nil
+}
+
 // startSandbox serves the sandbox on a loopback port of its own, so that
 // the dashboard talks to it over real HTTP exactly as to a real upstream.
 func startSandbox(getenv func(string) string, log *slog.Logger) (base string, sb *sandbox.Sandbox, stop func(), err error) {
@@ -424,6 +514,8 @@ func startSandbox(getenv func(string) string, log *slog.Logger) (base string, sb
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
+		// Its webhook deliveries stop with it.
+		_ = sb.Close()
 	}, nil
 }
 
@@ -440,4 +532,78 @@ func orOff(url string) string {
 		return "off (not configured)"
 	}
 	return url
+}
+
+// runCommand runs an operator's command instead of the server:
+//
+//	dashboard index status          each tenant's rows and sync state
+//	dashboard index purge TENANT    delete everything the index keeps for TENANT
+func runCommand(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	usage := errors.New("usage: dashboard index status | dashboard index purge TENANT (kasko:<distributor_id>:<mode>)")
+	if len(args) < 2 || args[0] != "index" {
+		return usage
+	}
+	store, err := index.Open(ctx, indexConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch {
+	case args[1] == "status" && len(args) == 2:
+		tenants, err := store.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		if len(tenants) == 0 {
+			fmt.Fprintln(stdout, "the index holds no tenant")
+		}
+		for _, t := range tenants {
+			n, err := store.Count(ctx, t)
+			if err != nil {
+				return err
+			}
+			st, err := store.SyncState(ctx, t)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s\t%d rows\tlast full sync %s\tlast poll %s", t, n, stamp(st.FullDone), stamp(st.Polled))
+			if st.Full {
+				fmt.Fprintf(stdout, "\tsyncing %d/%d", st.Done, st.Total)
+			}
+			if st.Error != "" {
+				fmt.Fprintf(stdout, "\terror: %s", st.Error)
+			}
+			fmt.Fprintln(stdout)
+		}
+		return nil
+	case args[1] == "purge" && len(args) == 3:
+		tenant := args[2]
+		if !strings.HasPrefix(tenant, "kasko:") || strings.Count(tenant, ":") != 2 {
+			return usage
+		}
+		n, err := store.Purge(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "purged %s: %d rows, its sync state and webhook deliveries deleted\n", tenant, n)
+		if len(cfg.IndexKeys) > 0 || cfg.Sandbox() {
+			fmt.Fprintln(stdout, "note: while INDEX_KEYS holds a key of this tenant, the next start syncs it again; remove the key first")
+		}
+		return nil
+	}
+	return usage
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// indexConfig is where the policy index lives: the audit log's
+// PostgreSQL when there is one (every instance reads it), else a SQLite
+// file in DATA_DIR.
+func indexConfig(cfg config.Config) index.Config {
+	return index.Config{Path: filepath.Join(cfg.DataDir, "index.db"), DatabaseURL: cfg.AuditDatabaseURL}
 }

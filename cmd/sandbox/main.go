@@ -1,7 +1,8 @@
 // Command sandbox serves the sandbox upstreams (KASKO REST, KASKO push,
 // CascoApi) on their own, for demos, load tests and partner training.
 // Configuration comes from SANDBOX_* variables (see sandbox.OptionsFromEnv)
-// and SANDBOX_ADDR.
+// and SANDBOX_ADDR; SANDBOX_WEBHOOKS registers webhook endpoints, whose
+// deliveries stop at shutdown.
 package main
 
 import (
@@ -59,6 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ln.Close()
 		return err
 	}
+	// Last, after the server has drained: a request may still emit a
+	// webhook while it shuts down.
+	defer sb.Close()
 	srv := &http.Server{
 		Handler:           sb,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -70,6 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fmt.Fprintf(stdout, "  KASKO push API: %s%s/\n", base, sandbox.PushPrefix)
 	fmt.Fprintf(stdout, "  CascoApi:       %s%s (accounts %s, %s)\n", base, sandbox.CascoPrefix, sandbox.CascoDemoAccount, sandbox.CascoPartnerAccount)
 	fmt.Fprintf(stdout, "  demo credentials and fixtures: GET %s%s\n", base, sandbox.AdminPath)
+	fmt.Fprintf(stdout, "  webhooks: %d endpoint(s) from SANDBOX_WEBHOOKS; more with POST %s%s/webhooks\n", len(sb.Webhooks()), base, sandbox.AdminPath)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"backoffice/internal/sandbox"
 )
 
 func TestRun(t *testing.T) {
@@ -78,5 +81,70 @@ func TestRunBadEnv(t *testing.T) {
 	}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "SANDBOX_LATENCY") {
 		t.Errorf("got %v, want an error naming SANDBOX_LATENCY", err)
+	}
+}
+
+// TestRunWebhooks registers an endpoint through SANDBOX_WEBHOOKS and
+// checks that a push reaches it signed, and that shutdown still returns.
+func TestRunWebhooks(t *testing.T) {
+	got := make(chan *http.Request, 4)
+	bodies := make(chan []byte, 4)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- b
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	env := map[string]string{"SANDBOX_ADDR": "127.0.0.1:0", "SANDBOX_POLICIES": "100",
+		"SANDBOX_WEBHOOKS": sandbox.KeyASecretTest + "=" + recv.URL + "/hook"}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, func(k string) string { return env[k] }, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var lines []string
+	for len(lines) < 6 && sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if len(lines) < 6 || !strings.HasPrefix(lines[5], "  webhooks: 1 endpoint(s)") {
+		t.Fatalf("output: %q", lines)
+	}
+	base := strings.TrimPrefix(lines[0], "sandbox listening on ")
+	body := `{"variant_id":"` + sandbox.ARAGVariantID + `","input":{"first_name":"Uwe","last_name":"Jäger","email":"uwe@example.com","data":{"start_date":"2026-12-01","vin":"WVWZZZ1KZ8W006165"}}}`
+	req, _ := http.NewRequest("POST", base+"/push/", strings.NewReader(body))
+	req.SetBasicAuth(sandbox.KeyASecretTest, "")
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("push: %d", res.StatusCode)
+	}
+	select {
+	case r := <-got:
+		b := <-bodies
+		if r.Header.Get("X-KASKO-Event") != sandbox.EventPolicyCreated || r.Header.Get("X-KASKO-Signature") != sandbox.WebhookSignature(sandbox.WebhookSecretATest, b) ||
+			!strings.Contains(string(b), `"_links":{"self":{"href":"`+base+`/kasko/policies/tpol_`) {
+			t.Errorf("webhook: %v %s", r.Header, b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no webhook")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after cancel")
 	}
 }

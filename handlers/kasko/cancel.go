@@ -348,6 +348,7 @@ func (c *Cancel) Progress(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	c.h.indexPolicy(ctx, pol)
 	if pol.Status == "cancelled" || !watch {
 		// Finished (here or in another tab): the policy page tells the rest.
 		return c.toPolicy(w, r, pol.ID)

@@ -20,10 +20,12 @@ package kasko
 
 import (
 	"context"
+	"time"
 
 	kaskoapi "backoffice/apiclient/kasko"
 	"backoffice/handlers"
 	"backoffice/internal/audit"
+	"backoffice/internal/index"
 	"backoffice/internal/throttle"
 )
 
@@ -58,6 +60,14 @@ type Deps struct {
 	// Throttle refuses sign-ins after too many failures (shared with the
 	// CASCO form); nil throttles nothing.
 	Throttle *throttle.Guard
+	// Index is the policy index (search, filters, counts); nil lists from
+	// the upstream only. Poke asks the sync for the head of a tenant's
+	// list at once (after a policy is created here); nil when this
+	// instance does not sync.
+	Index index.Store
+	Poke  func(tenant string)
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 }
 
 // Handlers are the KASKO pages and what they share.
@@ -70,6 +80,9 @@ type Handlers struct {
 	sortable     []string
 	products     map[string]string
 	throttle     *throttle.Guard
+	index        index.Store
+	poke         func(tenant string)
+	now          func() time.Time
 
 	// Auth serves the KASKO sign-in form.
 	Auth *Auth
@@ -88,7 +101,10 @@ type Handlers struct {
 // frame.
 func New(core *handlers.Core, d Deps) *Handlers {
 	h := &Handlers{core: core, kasko: d.Kasko, push: d.Push, pushVariants: d.PushVariants, audit: d.Audit,
-		sortable: d.SortableFields, products: d.ProductNames, throttle: d.Throttle}
+		sortable: d.SortableFields, products: d.ProductNames, throttle: d.Throttle, index: d.Index, poke: d.Poke, now: d.Now}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	if h.audit == nil {
 		h.audit = audit.NewMemory()
 	}

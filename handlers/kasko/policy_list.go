@@ -49,6 +49,12 @@ func (s listState) url() string {
 // malformed pages are refused with a message; page sizes are clamped to
 // the offered ones.
 func (p *Policies) parseList(r *http.Request, prefs session.Prefs) (listState, error) {
+	return p.parseListSorted(r, prefs, false)
+}
+
+// parseListSorted is parseList; indexed lists check their sort
+// themselves (every column sorts there), so anySort skips the upstream's.
+func (p *Policies) parseListSorted(r *http.Request, prefs session.Prefs, anySort bool) (listState, error) {
 	q := r.URL.Query()
 	s := listState{Sort: defaultSort, Page: 1, Size: prefs.PageSize, After: q.Get("after")}
 	if v := q.Get("sort"); v != "" {
@@ -56,7 +62,7 @@ func (p *Policies) parseList(r *http.Request, prefs session.Prefs) (listState, e
 		if field == "created_date" {
 			field = "created_at"
 		}
-		if !slices.Contains(p.h.sortable, field) {
+		if !anySort && !slices.Contains(p.h.sortable, field) {
 			return s, &handlers.Error{Status: http.StatusBadRequest, MessageKey: "policies.error.sort"}
 		}
 		s.Sort = strings.Replace(v, "created_date", "created_at", 1)
@@ -111,9 +117,14 @@ var listColumns = []struct {
 // #policy-table just the table region.
 func (p *Policies) List(w http.ResponseWriter, r *http.Request) error {
 	prefs := p.h.core.Sessions.Preferences(r)
-	st, err := p.parseList(r, prefs)
+	sync, indexed := p.indexCovers(r.Context(), currentUser(r.Context()).Tenant)
+	st, err := p.parseListSorted(r, prefs, indexed)
 	if err != nil {
 		return err
+	}
+	if !indexed && r.URL.Query().Get("q") != "" {
+		// Without an index the box finds by id only.
+		return p.Find(w, r)
 	}
 	if r.URL.Query().Get("size") != "" && st.Size != prefs.PageSize {
 		prefs.PageSize = st.Size
@@ -121,9 +132,15 @@ func (p *Policies) List(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if indexed {
+		return p.listIndexed(w, r, st, sync)
+	}
 	v, err := p.load(r, st)
 	if err != nil {
 		return err
+	}
+	if p.h.index != nil {
+		v.Fresh.State = policies.FreshUpstream
 	}
 	return p.renderList(w, r, http.StatusOK, v)
 }
@@ -212,8 +229,15 @@ func pager(st listState, count int, rows []kaskoapi.Policy) policies.Pager {
 		}
 		pg.Next, pg.Last = next.url(), at(count)
 	}
+	pg.Pages = pageWindow(st.Page, count, at)
+	return pg
+}
+
+// pageWindow numbers the first and last pages and two on each side of
+// the current one, with gaps between.
+func pageWindow(page, count int, at func(int) string) []policies.PageLink {
 	window := []int{1}
-	for n := st.Page - 2; n <= st.Page+2; n++ {
+	for n := page - 2; n <= page+2; n++ {
 		if n > 1 && n < count {
 			window = append(window, n)
 		}
@@ -221,13 +245,14 @@ func pager(st listState, count int, rows []kaskoapi.Policy) policies.Pager {
 	if count > 1 {
 		window = append(window, count)
 	}
+	var links []policies.PageLink
 	for i, n := range window {
 		if i > 0 && n > window[i-1]+1 {
-			pg.Pages = append(pg.Pages, policies.PageLink{Gap: true})
+			links = append(links, policies.PageLink{Gap: true})
 		}
-		pg.Pages = append(pg.Pages, policies.PageLink{Number: n, URL: at(n), Current: n == st.Page})
+		links = append(links, policies.PageLink{Number: n, URL: at(n), Current: n == page})
 	}
-	return pg
+	return links
 }
 
 func (p *Policies) row(f *format.Formatter, clk clock, pol *kaskoapi.Policy) policies.Row {

@@ -33,6 +33,7 @@ func (p *Policies) Show(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	p.h.indexPolicy(ctx, pol)
 	v, err := p.detail(r, pol)
 	if err != nil {
 		return err

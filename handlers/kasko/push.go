@@ -308,6 +308,7 @@ func (p *Push) send(w http.ResponseWriter, r *http.Request, token string, in pus
 
 	switch {
 	case err == nil:
+		p.h.pokeIndex(ctx)
 		handlers.Redirect(w, r, paths.Push(created.Reference))
 		return nil
 	case errors.Is(err, apiclient.ErrBadRequest):
@@ -371,6 +372,7 @@ func (p *Push) Result(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := policies.PushResultView{Meta: p.h.core.Meta(r, i18n.T(ctx, "push.result.title")), Reference: ref, Mode: policies.PushPending, LookAgainURL: r.URL.RequestURI()}
 	if pol != nil {
+		p.h.indexPolicy(ctx, pol)
 		v.Mode = policies.PushCreated
 		v.PolicyURL = paths.Policy(pol.ID)
 		v.InsurerPolicyID = pol.InsurerPolicyID

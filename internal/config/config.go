@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,26 @@ type Config struct {
 	// Empty, the peer is the client: trusting the header from anyone
 	// would let every guess claim a fresh address.
 	TrustedProxies []netip.Prefix
+
+	// IndexKeys (INDEX_KEYS, comma list of secret keys) are the keys the
+	// policy index syncs with, one per tenant to index; in sandbox mode
+	// the demo secret keys unless set. "none" indexes nothing (the list
+	// then comes from the upstream and searches by id only).
+	IndexKeys    []string
+	IndexKeysSet bool
+	// IndexRate (INDEX_RATE, requests per second, default 20) bounds the
+	// sync's load on the upstream.
+	IndexRate float64
+	// IndexPoll (INDEX_POLL, default 10s) is how often the head of each
+	// list is read for new policies; IndexReconcile (INDEX_RECONCILE,
+	// default 6h) how often a full pass removes what the upstream no
+	// longer returns.
+	IndexPoll      time.Duration
+	IndexReconcile time.Duration
+	// WebhookSecrets (KASKO_WEBHOOK_SECRETS, comma list of
+	// distributor_id:mode=whsec_…) verify the KASKO webhooks received at
+	// POST /webhooks/kasko, by tenant ("kasko:<distributor_id>:<mode>").
+	WebhookSecrets map[string][]string
 }
 
 // Sandbox reports whether no upstream is configured, in which case the
@@ -238,6 +259,59 @@ func Load(getenv func(string) string) (Config, error) {
 		c.CookieSecure = true
 	default:
 		problems = append(problems, fmt.Sprintf("COOKIE_SECURE %q: want true or false", v))
+	}
+	c.IndexRate, c.IndexPoll, c.IndexReconcile = 20, 10*time.Second, 6*time.Hour
+	if v := strings.TrimSpace(getenv("INDEX_KEYS")); v != "" {
+		c.IndexKeysSet = true
+		if !strings.EqualFold(v, "none") {
+			for _, k := range strings.Split(v, ",") {
+				k = strings.TrimSpace(k)
+				if !strings.HasPrefix(k, "sk_test_") && !strings.HasPrefix(k, "sk_live_") {
+					// Never echo the value: it may be a secret with a typo.
+					problems = append(problems, "INDEX_KEYS: each entry must be a secret key (sk_test_… or sk_live_…): a public key is refused email and data, so the index could not search them")
+					break
+				}
+				if !slices.Contains(c.IndexKeys, k) {
+					c.IndexKeys = append(c.IndexKeys, k)
+				}
+			}
+		}
+	}
+	if v := getenv("INDEX_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r <= 0 || r > 1000 {
+			problems = append(problems, fmt.Sprintf("INDEX_RATE %q: want requests per second, more than 0 and at most 1000", v))
+		} else {
+			c.IndexRate = r
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		min  time.Duration
+	}{{"INDEX_POLL", &c.IndexPoll, time.Second}, {"INDEX_RECONCILE", &c.IndexReconcile, time.Minute}} {
+		if v := getenv(d.name); v != "" {
+			parsed, err := time.ParseDuration(v)
+			if err != nil || parsed < d.min {
+				problems = append(problems, fmt.Sprintf("%s %q: want a duration of at least %s", d.name, v, d.min))
+				continue
+			}
+			*d.dst = parsed
+		}
+	}
+	if v := strings.TrimSpace(getenv("KASKO_WEBHOOK_SECRETS")); v != "" {
+		c.WebhookSecrets = map[string][]string{}
+		for _, pair := range strings.Split(v, ",") {
+			tenant, secret, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			tenant = strings.TrimPrefix(strings.TrimSpace(tenant), "kasko:")
+			dist, mode, okTenant := strings.Cut(tenant, ":")
+			if !ok || !okTenant || dist == "" || (mode != "test" && mode != "live") || !strings.HasPrefix(secret, "whsec_") {
+				problems = append(problems, "KASKO_WEBHOOK_SECRETS: want distributor_id:mode=whsec_… pairs (mode test or live), separated by commas")
+				break
+			}
+			key := "kasko:" + dist + ":" + mode
+			c.WebhookSecrets[key] = append(c.WebhookSecrets[key], secret)
+		}
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

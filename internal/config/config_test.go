@@ -210,3 +210,43 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("TrustedProxies = %v, want %v", c.TrustedProxies, want)
 	}
 }
+
+func TestIndexSettings(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := config.Load(env(map[string]string{"INDEX_KEYS": " sk_test_a , sk_live_b,sk_test_a", "INDEX_RATE": "5",
+		"KASKO_WEBHOOK_SECRETS": "distA:test=whsec_1,kasko:distA:test=whsec_2,distB:live=whsec_3"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.IndexKeysSet || len(c.IndexKeys) != 2 || c.IndexKeys[0] != "sk_test_a" || c.IndexKeys[1] != "sk_live_b" {
+		t.Errorf("IndexKeys = %v", c.IndexKeys)
+	}
+	if c.IndexRate != 5 || c.IndexPoll != 10*time.Second || c.IndexReconcile != 6*time.Hour {
+		t.Errorf("rate %v poll %v reconcile %v", c.IndexRate, c.IndexPoll, c.IndexReconcile)
+	}
+	if got := c.WebhookSecrets["kasko:distA:test"]; len(got) != 2 || got[1] != "whsec_2" {
+		t.Errorf("secrets for A = %v", got)
+	}
+	if got := c.WebhookSecrets["kasko:distB:live"]; len(got) != 1 {
+		t.Errorf("secrets for B = %v", got)
+	}
+	c, err = config.Load(env(map[string]string{"INDEX_KEYS": "none"}))
+	if err != nil || !c.IndexKeysSet || len(c.IndexKeys) != 0 {
+		t.Errorf("none: %v %v %v", c.IndexKeys, c.IndexKeysSet, err)
+	}
+	for name, kv := range map[string]map[string]string{
+		"public key":       {"INDEX_KEYS": "pk_test_x"},
+		"rate zero":        {"INDEX_RATE": "0"},
+		"rate word":        {"INDEX_RATE": "fast"},
+		"poll too short":   {"INDEX_POLL": "10ms"},
+		"secret no mode":   {"KASKO_WEBHOOK_SECRETS": "distA=whsec_1"},
+		"secret bad mode":  {"KASKO_WEBHOOK_SECRETS": "distA:prod=whsec_1"},
+		"secret no prefix": {"KASKO_WEBHOOK_SECRETS": "distA:test=abc"},
+	} {
+		if _, err := config.Load(env(kv)); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if strings.Contains(err.Error(), "pk_test_x") {
+			t.Errorf("%s: the error repeats the key: %v", name, err)
+		}
+	}
+}

@@ -35,6 +35,7 @@ const (
 	CascoMakes      = "/casco/options/makes"
 	CascoModels     = "/casco/options/models"
 	PushCheckBase   = "/pushes/check"
+	WebhooksKasko   = "/webhooks/kasko"
 )
 
 // NoSeries stands for an empty series in a CASCO policy's PDF address.

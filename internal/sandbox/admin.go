@@ -33,6 +33,8 @@ type faultsJSON struct {
 	// CascoApi access token issued so far (refresh tokens keep working).
 	// It is never echoed.
 	ExpireCascoTokens *bool `json:"expire_casco_tokens,omitempty"`
+	// WebhookDuplicates sends every webhook delivery twice.
+	WebhookDuplicates *bool `json:"webhook_duplicates,omitempty"`
 }
 
 func toFaultsJSON(f Faults) faultsJSON {
@@ -42,7 +44,8 @@ func toFaultsJSON(f Faults) faultsJSON {
 		unavailable = []string{}
 	}
 	return faultsJSON{Latency: &l, ErrorRate: &f.ErrorRate, MalformedRate: &f.MalformedRate, FailCancellations: &f.FailCancellations, RejectCancellations: &f.RejectCancellations,
-		RejectPushes: &f.RejectPushes, RejectPushMessage: &f.RejectPushMessage, CascoUnavailable: &unavailable, CascoValidationField: &f.CascoValidationField}
+		RejectPushes: &f.RejectPushes, RejectPushMessage: &f.RejectPushMessage, CascoUnavailable: &unavailable, CascoValidationField: &f.CascoValidationField,
+		WebhookDuplicates: &f.WebhookDuplicates}
 }
 
 type fixtureJSON struct {
@@ -75,6 +78,30 @@ type infoJSON struct {
 	// Calls counts the requests each route has had, for a tester to check
 	// what a client really sent.
 	Calls map[string]int `json:"calls"`
+	// WebhookSecrets are the per-scope signing secrets; Webhooks the
+	// registered endpoints (POST /_sandbox/webhooks) and Deliveries the
+	// latest deliveries, newest first.
+	WebhookSecrets []webhookSecretJSON `json:"webhook_secrets"`
+	Webhooks       []Webhook           `json:"webhooks"`
+	Deliveries     []Delivery          `json:"deliveries"`
+}
+
+type webhookSecretJSON struct {
+	DistributorID   string `json:"distributor_id"`
+	DistributorName string `json:"distributor_name"`
+	Mode            string `json:"mode"`
+	SecretKey       string `json:"secret_key"`
+	Secret          string `json:"secret"`
+}
+
+func (s *Sandbox) webhookSecrets() []webhookSecretJSON {
+	var out []webhookSecretJSON
+	for _, c := range s.creds {
+		if k := s.keys[c.Key]; !k.public {
+			out = append(out, webhookSecretJSON{c.DistributorID, c.DistributorName, c.Mode, c.Key, s.scopes[k.scope].webhookSecret})
+		}
+	}
+	return out
 }
 
 // handleInfo serves GET /_sandbox: base URLs and demo credentials, so that
@@ -106,6 +133,10 @@ func (s *Sandbox) handleInfo(c *call) reply {
 		Policies:    s.opts.Policies,
 		CancelDelay: s.opts.CancelDelay.String(),
 		AssetURLTTL: s.opts.AssetURLTTL.String(),
+
+		WebhookSecrets: s.webhookSecrets(),
+		Webhooks:       s.Webhooks(),
+		Deliveries:     s.Deliveries(),
 	}
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
@@ -157,6 +188,9 @@ func (s *Sandbox) handleFaults(c *call) reply {
 	}
 	if in.CascoValidationField != nil {
 		f.CascoValidationField = *in.CascoValidationField
+	}
+	if in.WebhookDuplicates != nil {
+		f.WebhookDuplicates = *in.WebhookDuplicates
 	}
 	if err := f.validate(); err != nil {
 		return kaskoError(http.StatusBadRequest, err.Error()+".")

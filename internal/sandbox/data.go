@@ -21,6 +21,12 @@ const (
 	KeyAPublicLive = "pk_live_xkxwnQrS7RPeMOkIUpkDyr7OSJoRu1XX"
 	KeyBSecretTest = "sk_test_do0cZuzren68K4TunPFz46PDjqipVJIq"
 	KeyBPublicTest = "pk_test_VLB5LzxoiGFfWd3hjOkYRBMeyyMDHqJ3"
+
+	// Webhook signing secrets, one per scope (distributor and mode): every
+	// endpoint registered with a scope's secret key signs with it.
+	WebhookSecretATest = "whsec_9mvRoGOt0M0NzV2GGQRolx3eseuwIeDb"
+	WebhookSecretALive = "whsec_1n42Qwg8ytERU7hUZOjaVGR0w9lPFsgD"
+	WebhookSecretBTest = "whsec_Hy6qLPaVZJlwhwxRQMYjgI6Hx86y3oYd"
 )
 
 // Fixture ids, present for every seed (see the package doc).
@@ -71,6 +77,7 @@ type scopeState struct {
 	distributorID   string
 	distributorName string
 	publicKey       string // goes into each policy's distributor_key
+	webhookSecret   string
 	live            bool
 	policies        []*policy
 	sorted          map[string][]*policy // by normalized sort spec; nil after a mutation
@@ -356,9 +363,9 @@ func (s *Sandbox) seed() error {
 	nB := max(2, n*15/100-live)
 	nA := n - live - nB
 	s.scopes = []*scopeState{
-		{distributorID: DistributorAID, distributorName: DistributorAName, publicKey: KeyAPublicTest},
-		{distributorID: DistributorAID, distributorName: DistributorAName, publicKey: KeyAPublicLive, live: true},
-		{distributorID: DistributorBID, distributorName: DistributorBName, publicKey: KeyBPublicTest},
+		{distributorID: DistributorAID, distributorName: DistributorAName, publicKey: KeyAPublicTest, webhookSecret: WebhookSecretATest},
+		{distributorID: DistributorAID, distributorName: DistributorAName, publicKey: KeyAPublicLive, webhookSecret: WebhookSecretALive, live: true},
+		{distributorID: DistributorBID, distributorName: DistributorBName, publicKey: KeyBPublicTest, webhookSecret: WebhookSecretBTest},
 	}
 	s.byID = make(map[string]*policy, n+64)
 	s.byInsurer = make(map[string]*policy, n+64)

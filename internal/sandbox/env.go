@@ -93,8 +93,53 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 		}
 		o.Faults.FailCancellations = b
 	}
+	if v := getenv("SANDBOX_WEBHOOK_DUPLICATES"); v != "" && err == nil {
+		b, e := strconv.ParseBool(v)
+		if e != nil {
+			err = fmt.Errorf("SANDBOX_WEBHOOK_DUPLICATES: %q is not a boolean", v)
+		}
+		o.Faults.WebhookDuplicates = b
+	}
+	if v := getenv("SANDBOX_WEBHOOKS"); v != "" && err == nil {
+		o.Webhooks, err = parseWebhooks(v)
+	}
+	parseDur("SANDBOX_WEBHOOK_RETRY_BASE", &o.WebhookRetryBase)
+	parseDur("SANDBOX_WEBHOOK_TIMEOUT", &o.WebhookTimeout)
+	parseDur("SANDBOX_WEBHOOK_SCAN_INTERVAL", &o.WebhookScanInterval)
+	if err == nil && o.WebhookScanInterval != 0 && o.WebhookScanInterval < time.Millisecond {
+		err = fmt.Errorf("SANDBOX_WEBHOOK_SCAN_INTERVAL: must be at least 1ms")
+	}
 	if err != nil {
 		return Options{}, err
 	}
 	return o, nil
+}
+
+// parseWebhooks reads "sk_…=http://…,sk_…=http://…"; a URL holding a comma
+// must be registered with POST /_sandbox/webhooks instead.
+func parseWebhooks(v string) ([]WebhookConfig, error) {
+	keys, _ := demoKeys()
+	var out []WebhookConfig
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		key, u, ok := strings.Cut(item, "=")
+		key, u = strings.TrimSpace(key), strings.TrimSpace(u)
+		if !ok {
+			return nil, fmt.Errorf("SANDBOX_WEBHOOKS: %q is not secret_key=url", item)
+		}
+		if k, known := keys[key]; !known || k.public {
+			return nil, fmt.Errorf("SANDBOX_WEBHOOKS: %q is not a demo secret key", key)
+		}
+		if !validWebhookURL(u) {
+			return nil, fmt.Errorf("SANDBOX_WEBHOOKS: %q is not an absolute http or https URL", u)
+		}
+		out = append(out, WebhookConfig{SecretKey: key, URL: u})
+	}
+	if len(out) > MaxWebhooks {
+		return nil, fmt.Errorf("SANDBOX_WEBHOOKS: at most %d endpoints", MaxWebhooks)
+	}
+	return out, nil
 }

@@ -66,7 +66,10 @@ func jsonOK(status int, body []byte) reply { return reply{status: status, body: 
 
 // settle completes every modification whose time has come. Completion is
 // computed from the clock on the next request instead of by a goroutine,
-// so a fake clock drives it and nothing outlives the sandbox. Callers hold s.mu.
+// so a fake clock drives it and nothing outlives the sandbox; while webhooks
+// are registered, the webhook scheduler calls it too, at the due time, so
+// that policy.updated goes out without waiting for a request. Callers hold
+// s.mu.
 func (s *Sandbox) settle(now time.Time) {
 	for p := range s.pending {
 		op := p.op
@@ -86,14 +89,16 @@ func (s *Sandbox) settle(now time.Time) {
 			op.errMsg = "The insurer rejected the cancellation (sandbox fault injection)."
 			continue
 		}
-		p.versionID = op.versionID
-		p.status = statusCancelled
-		p.cancelReason = op.reason
-		p.terminationDate = op.termination
-		p.cancelledAt = op.dueAt.Unix()
-		p.cancelledBy = s.scopes[p.scope].distributorID
-		p.lastModified = op.dueAt.Unix()
-		s.scopes[p.scope].sorted = nil
+		s.resorted(p, func() {
+			p.versionID = op.versionID
+			p.status = statusCancelled
+			p.cancelReason = op.reason
+			p.terminationDate = op.termination
+			p.cancelledAt = op.dueAt.Unix()
+			p.cancelledBy = s.scopes[p.scope].distributorID
+			p.lastModified = op.dueAt.Unix()
+		})
+		s.emitLocked(EventPolicyUpdated, p, now)
 	}
 }
 
@@ -198,6 +203,11 @@ func (s *Sandbox) sortedScope(sc int, norm string, keys []sortKey) []*policy {
 	slices.SortFunc(v, s.comparer(keys))
 	if st.sorted == nil {
 		st.sorted = make(map[string][]*policy)
+	}
+	// Each order holds a pointer per policy (1.4 MB at 200,000), and a
+	// client chooses the sort spec: keep only a handful.
+	if len(st.sorted) >= maxSortedOrders {
+		clear(st.sorted)
 	}
 	st.sorted[norm] = v
 	return v
@@ -477,6 +487,7 @@ func (s *Sandbox) handleCancel(c *call) reply {
 	p.ops = append(p.ops, op)
 	p.enc = nil
 	s.pending[p] = struct{}{}
+	s.hooks.wake()
 
 	href := c.base + KaskoPrefix + "/policies/" + p.id + "/versions/" + op.versionID + "/status"
 	w := newJW(256)

@@ -169,7 +169,9 @@ func (s *Sandbox) handlePush(c *call) reply {
 	}
 	sc := s.scopes[k.scope]
 	sc.policies = append(sc.policies, p)
-	sc.sorted = nil
+	s.resorted(p, nil)
+	s.watchExpiry(p, c.now)
+	s.emitLocked(EventPolicyCreated, p, c.now)
 
 	w := newJW(64)
 	w.open('{')

@@ -1,8 +1,11 @@
 // Package sandbox is a stateful, strict, in-memory HTTP implementation of the
 // KASKO REST API (under KaskoPrefix), the KASKO push API (under PushPrefix)
 // and CascoApi, the Romanian CASCO broker API (under CascoPrefix), with
-// signed document downloads (under AssetPrefix) and a small JSON
-// self-description at GET /_sandbox.
+// signed document downloads (under AssetPrefix), a small JSON
+// self-description at GET /_sandbox, and the sender side of KASKO webhooks
+// (webhook.go): endpoints registered per scope get policy.created and
+// policy.updated, signed with the scope's demo secret. A sandbox with
+// webhooks runs goroutines until Close.
 //
 // It exists because no upstream host is reachable from where the dashboard
 // is built and tested: a client that passes against the sandbox must be
@@ -67,6 +70,8 @@ const (
 	RouteMediaAsset    = "GET /assets/media/{id}/{media}/{file}"
 	RouteInfo          = "GET /_sandbox"
 	RouteFaults        = "PUT /_sandbox/faults"
+	RouteAddWebhook    = "POST /_sandbox/webhooks"
+	RouteDeleteWebhook = "DELETE /_sandbox/webhooks/{id}"
 )
 
 // Defaults applied by New to zero Options fields.
@@ -108,6 +113,23 @@ type Options struct {
 	// (never after the offer's startDate), and the offer expires at the
 	// end of that day; 0 means DefaultCascoOfferTTL.
 	CascoOfferTTL time.Duration
+
+	// Webhooks are registered by New as AddWebhook would register them.
+	Webhooks []WebhookConfig
+	// WebhookRetryBase is the wait before the first redelivery of a failed
+	// webhook, doubling after each further failure; 0 means
+	// DefaultWebhookRetryBase.
+	WebhookRetryBase time.Duration
+	// WebhookMaxAttempts bounds the tries of one delivery, the first
+	// included; 0 means DefaultWebhookMaxAttempts.
+	WebhookMaxAttempts int
+	// WebhookTimeout bounds one delivery attempt; 0 means
+	// DefaultWebhookTimeout.
+	WebhookTimeout time.Duration
+	// WebhookScanInterval is how often, while webhooks are registered,
+	// the sandbox looks for policies whose end date has passed and for
+	// cancellations due by its clock; 0 means DefaultWebhookScanInterval.
+	WebhookScanInterval time.Duration
 }
 
 // Faults are injected failures for resilience tests and demos. The generic
@@ -138,6 +160,10 @@ type Faults struct {
 	// the live service reports a field its documentation does not list
 	// (e.g. "product.policyholder.address.floor").
 	CascoValidationField string
+	// WebhookDuplicates sends every webhook delivery a second time, with
+	// the same X-KASKO-Delivery, once the first copy was answered 2xx: a
+	// receiver must be idempotent.
+	WebhookDuplicates bool
 }
 
 func (f Faults) validate() error {
@@ -209,6 +235,9 @@ type Sandbox struct {
 	ringNext  int
 
 	casco *cascoState
+
+	hooks    hooks
+	lastBase atomic.Pointer[string] // base URL of the latest request, for webhook payloads
 }
 
 // New builds a sandbox and seeds its data.
@@ -249,6 +278,9 @@ func New(opts Options) (*Sandbox, error) {
 	if opts.CascoTokenTTL < time.Second || opts.CascoRefreshTTL < opts.CascoTokenTTL || opts.CascoOfferTTL < 0 {
 		return nil, errors.New("sandbox: CascoTokenTTL must be at least 1s, CascoRefreshTTL at least CascoTokenTTL, CascoOfferTTL not negative")
 	}
+	if err := opts.webhookDefaults(); err != nil {
+		return nil, err
+	}
 	opts.Faults.CascoUnavailable = slices.Clone(opts.Faults.CascoUnavailable)
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	if err := opts.Faults.validate(); err != nil {
@@ -288,6 +320,12 @@ func New(opts Options) (*Sandbox, error) {
 	s.casco = cs
 	if err := s.seed(); err != nil {
 		return nil, err
+	}
+	for i, wc := range opts.Webhooks {
+		if _, err := s.AddWebhook(wc.SecretKey, wc.URL); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sandbox: webhook %d: %w", i+1, err)
+		}
 	}
 	return s, nil
 }
@@ -437,6 +475,7 @@ func (s *Sandbox) routes() []route {
 			return nil, len(g) == 2 && g[0] == "_sandbox" && g[1] == "faults"
 		}, (*Sandbox).handleFaults},
 	}
+	rs = append(rs, s.webhookRoutes()...)
 	return append(rs, s.cascoRoutes()...)
 }
 
@@ -501,6 +540,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.callsMu.Unlock()
 
 	c := &call{r: r, args: args, base: s.baseURL(r), now: s.now()}
+	if b := s.lastBase.Load(); b == nil || *b != c.base {
+		base := c.base
+		s.lastBase.Store(&base)
+	}
 	if rt.fam != famKasko && rt.fam != famPush && rt.fam != famCasco {
 		writeReply(w, rt.handle(s, c))
 		return

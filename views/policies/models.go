@@ -17,6 +17,11 @@ type ListView struct {
 	// past the end), with AlertArg as its {{.Arg}}.
 	AlertKey string
 	AlertArg string
+	// Indexed: the list comes from the policy index, so the box searches
+	// by any fragment and the filters show (Table.Filters).
+	Indexed bool
+	// Fresh says how current the list is.
+	Fresh Freshness
 }
 
 // TableView is the region htmx swaps when sorting and paging.
@@ -35,6 +40,14 @@ type TableView struct {
 	// ViewerZone is set when dates are shown in the viewer's zone rather
 	// than in each policy's own.
 	ViewerZone string
+	// Filters are shown with an indexed list; nil otherwise.
+	Filters *FilterPanel
+	// Searching is the search text of an indexed list ("" for none); it
+	// changes the empty-list message.
+	Searching string
+	// Invalid: a filter's value was refused (the panel says which); the
+	// table is left empty rather than showing unfiltered rows.
+	Invalid bool
 }
 
 // Column is one table header.
@@ -73,6 +86,9 @@ type Row struct {
 	Premium         string
 	Created         string
 	Zone            string
+	// Marks split the id, holder and email into the pieces a search
+	// matched; nil when there was no search.
+	IDMarks, HolderMarks, EmailMarks []Segment
 }
 
 // Pager links the pages; an empty URL is a disabled control.
@@ -323,4 +339,87 @@ const (
 	PushPending PushOutcome = "pending"
 	// PushUnknown: no answer came; look before sending again.
 	PushUnknown PushOutcome = "unknown"
+)
+
+// Segment is a piece of a cell's text; Mark is set on the pieces a
+// search matched, which the table shows marked.
+type Segment struct {
+	Text string
+	Mark bool
+}
+
+// FilterPanel is the list's filters, shown when the policy index covers
+// the signed-in tenant. Every control belongs to the find form, so that
+// one submit (or one htmx request) carries the search, the filters, the
+// order and the page size together.
+type FilterPanel struct {
+	Groups []FilterGroup
+	Ranges []RangeFilter
+	// Active counts the filters in use; ClearURL drops them all and keeps
+	// the search text and the order.
+	Active   int
+	ClearURL string
+}
+
+// FilterGroup is a set of values to choose from (status, product, …);
+// Radio makes it one choice.
+type FilterGroup struct {
+	ID       string // also the query parameter
+	LabelKey string
+	Radio    bool
+	Options  []FilterOption
+	// ErrorKey, when set, says what is wrong with the group's value in the
+	// URL (ErrorArg fills its {{.Arg}}).
+	ErrorKey, ErrorArg string
+}
+
+// FilterOption is one value of a group and how many rows it would give.
+type FilterOption struct {
+	Value string
+	// Label is shown as is; LabelKey, when set, is translated instead.
+	Label, LabelKey string
+	Count           int
+	// Counted is false for "any", which shows no count.
+	Counted bool
+	Checked bool
+}
+
+// RangeFilter is a from–to pair of date or number inputs.
+type RangeFilter struct {
+	ID       string
+	LabelKey string
+	// Type is the inputs' type: "date" or "number".
+	Type             string
+	FromName, ToName string
+	From, To         string
+	// Hint is the unit shown after a number range ("EUR 0.00" style).
+	HintKey            string
+	ErrorKey, ErrorArg string
+}
+
+// Freshness is how up to date the index behind the list is.
+type Freshness struct {
+	State FreshState
+	// Ago is how long since the index last heard from the upstream
+	// ("12 s"), for FreshLive.
+	Ago string
+	// Percent, Done and Total are the first sync's progress.
+	Percent     int
+	Done, Total int
+	// Error is the last sync failure, as the upstream put it.
+	Error string
+}
+
+// FreshState says which of the freshness messages applies.
+type FreshState string
+
+// The freshness states.
+const (
+	// FreshUpstream: no index covers the tenant; the list is the
+	// upstream's own, and search needs an index key.
+	FreshUpstream FreshState = "upstream"
+	// FreshSyncing: the first sync is running; results are partial.
+	FreshSyncing FreshState = "syncing"
+	// FreshLive: the index is synced and kept live.
+	FreshLive FreshState = "live"
 )

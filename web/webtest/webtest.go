@@ -10,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +24,12 @@ import (
 	"backoffice/handlers"
 	cascopages "backoffice/handlers/casco"
 	kaskopages "backoffice/handlers/kasko"
+	"backoffice/handlers/webhooks"
 	"backoffice/internal/audit"
 	"backoffice/internal/i18n"
+	"backoffice/internal/index"
+	"backoffice/internal/indexsync"
+	"backoffice/internal/paths"
 	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/sandbox/sandboxtest"
@@ -55,6 +61,15 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Throttle guards both sign-in forms (default: none).
 	Throttle *throttle.Guard
+	// Index turns the policy index on: a SQLite index in a temporary
+	// folder, synced with the demo secret keys, fed by the sandbox's
+	// webhooks; NewServer returns once every tenant's first sync is done.
+	Index bool
+	// IndexPoll is the sync's head poll interval (default 1s).
+	IndexPoll time.Duration
+	// IndexKeys are the keys the index syncs (default: every demo secret
+	// key).
+	IndexKeys []string
 }
 
 // Server is a running dashboard and its upstream.
@@ -67,6 +82,9 @@ type Server struct {
 	Tokens   tokens.Store
 	// Handler is the dashboard itself, for tests that call it in process.
 	Handler http.Handler
+	// Index and Syncer are the policy index and its sync (Options.Index).
+	Index  index.Store
+	Syncer *indexsync.Syncer
 
 	opts Options
 }
@@ -90,8 +108,45 @@ func NewServer(t testing.TB, opts Options) *Server {
 		opts.Tokens = tokens.NewMemory()
 	}
 	s := &Server{Upstream: up, Sessions: sessions, Audit: opts.Audit, Quotes: opts.Quotes, Tokens: opts.Tokens, opts: opts}
+	if opts.Index {
+		idx, err := index.Open(context.Background(), index.Config{Path: filepath.Join(t.TempDir(), "index.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { idx.Close() })
+		s.Index = idx
+	}
 	s.start(t)
+	if opts.Index {
+		s.WaitIndexed(t)
+	}
 	return s
+}
+
+// WaitIndexed waits for every demo tenant's first full sync.
+func (s *Server) WaitIndexed(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, c := range s.Upstream.Sandbox.Credentials() {
+		if !s.indexes(c) {
+			continue
+		}
+		tenant := indexsync.TenantOf(c.Key, c.DistributorID)
+		for {
+			st, err := s.Index.SyncState(ctx, tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !st.FullDone.IsZero() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("index: %s not synced within 60s (state %+v)", tenant, st)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // SecondInstance starts another dashboard in front of the same sandbox,
@@ -101,7 +156,7 @@ func NewServer(t testing.TB, opts Options) *Server {
 // cookies work on both (cookies do not depend on the port).
 func (s *Server) SecondInstance(t testing.TB) *Server {
 	t.Helper()
-	other := &Server{Upstream: s.Upstream, Sessions: s.Sessions, Audit: s.Audit, Quotes: s.Quotes, Tokens: s.Tokens, opts: s.opts}
+	other := &Server{Upstream: s.Upstream, Sessions: s.Sessions, Audit: s.Audit, Quotes: s.Quotes, Tokens: s.Tokens, Index: s.Index, Syncer: s.Syncer, opts: s.opts}
 	other.start(t)
 	return other
 }
@@ -144,6 +199,12 @@ func (s *Server) start(t testing.TB) {
 	if opts.Features != nil {
 		features = *opts.Features
 	}
+	srv := httptest.NewUnstartedServer(nil)
+	var hooks http.Handler
+	var poke func(string)
+	if s.Index != nil {
+		hooks, poke = s.startIndex(t, kc, "http://"+srv.Listener.Addr().String())
+	}
 	root, err := web.New(web.Config{
 		Tokens:       s.Tokens,
 		WriteTimeout: opts.WriteTimeout,
@@ -159,13 +220,17 @@ func (s *Server) start(t testing.TB) {
 			SortableFields: sandbox.SortableFields(),
 			ProductNames:   productNames(up.Sandbox.Products()),
 			Throttle:       opts.Throttle,
+			Index:          s.Index,
+			Poke:           poke,
 		},
-		Casco: cascopages.Deps{Casco: cc, Quotes: s.Quotes, Audit: s.Audit, Throttle: opts.Throttle},
+		Casco:    cascopages.Deps{Casco: cc, Quotes: s.Quotes, Audit: s.Audit, Throttle: opts.Throttle},
+		Webhooks: hooks,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(root)
+	srv.Config.Handler = root
+	srv.Start()
 	t.Cleanup(srv.Close)
 	s.URL, s.Handler = srv.URL, root
 }
@@ -371,4 +436,52 @@ func productNames(products []sandbox.Product) map[string]string {
 		names[p.ProductID] = p.Name
 	}
 	return names
+}
+
+// startIndex starts the sync of s's index with the demo secret keys and
+// registers a webhook per tenant with the sandbox, to self; it returns
+// the receiver and the sync's poke. Only the first instance syncs (as
+// with a lease, the others read).
+func (s *Server) startIndex(t testing.TB, kc *kasko.Client, self string) (http.Handler, func(string)) {
+	t.Helper()
+	var keys []string
+	secrets := map[string][]string{}
+	for _, c := range s.Upstream.Sandbox.Credentials() {
+		if !s.indexes(c) {
+			continue
+		}
+		keys = append(keys, c.Key)
+		tenant := indexsync.TenantOf(c.Key, c.DistributorID)
+		hook, err := s.Upstream.Sandbox.AddWebhook(c.Key, self+paths.WebhooksKasko+"?tenant="+url.QueryEscape(tenant))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets[tenant] = append(secrets[tenant], hook.Secret)
+	}
+	if s.Syncer == nil {
+		poll := s.opts.IndexPoll
+		if poll == 0 {
+			poll = time.Second
+		}
+		syncer, err := indexsync.New(indexsync.Config{Store: s.Index, Client: kc, Keys: keys, Rate: 1000, PollEvery: poll,
+			BackoffMin: 50 * time.Millisecond, BackoffMax: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); syncer.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		s.Syncer = syncer
+	}
+	hooks := webhooks.New(webhooks.Deps{Store: s.Index, Secrets: secrets, Key: s.Syncer.Key, Get: webhooks.GetWith(kc)})
+	return hooks, s.Syncer.Poke
+}
+
+// indexes reports whether the index syncs with demo credential c.
+func (s *Server) indexes(c sandbox.Credential) bool {
+	if len(s.opts.IndexKeys) > 0 {
+		return slices.Contains(s.opts.IndexKeys, c.Key)
+	}
+	return c.Kind == "secret"
 }

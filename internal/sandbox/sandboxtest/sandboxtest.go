@@ -18,14 +18,17 @@ type Server struct {
 	Sandbox  *sandbox.Sandbox
 }
 
-// Start serves a new sandbox on a loopback httptest server, closed by
-// t.Cleanup. Links and signed URLs use the server's own address.
+// Start serves a new sandbox on a loopback httptest server; t.Cleanup
+// closes both. Links and signed URLs use the server's own address.
 func Start(t testing.TB, opts sandbox.Options) *Server {
 	t.Helper()
 	sb, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatalf("sandboxtest: %v", err)
 	}
+	// Cleanups run last-in first-out: the server stops taking requests,
+	// then the sandbox's webhook senders stop.
+	t.Cleanup(func() { _ = sb.Close() })
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	return &Server{

@@ -1,0 +1,232 @@
+package index
+
+import (
+	"context"
+
+	"backoffice/internal/sqlstore"
+)
+
+// Config says where the index is kept.
+type Config struct {
+	// Path is the SQLite file (DATA_DIR/index.db), used when DatabaseURL
+	// is empty: one instance.
+	Path string
+	// DatabaseURL (postgres://… or postgresql://…) wins when set: the
+	// instances then share one index. Its tables are named index_…,
+	// with their own version table and migration lock, so that it may
+	// share a database with the audit log and the token store.
+	DatabaseURL string
+}
+
+// Open opens the configured index, creating or migrating its schema. It
+// fails when the database cannot be reached.
+//
+// Removed rows are gone, not hidden: the SQLite index overwrites what a
+// deletion frees (secure_delete, turned on by every write) and FTS5
+// drops a deleted row's words from its index at once (its secure-delete
+// option), so that a purged tenant's names, e-mails and phone numbers
+// are not left readable in free pages of the file. (The WAL keeps them
+// until its next checkpoint, which sqlstore runs within seconds.)
+func Open(ctx context.Context, cfg Config) (Store, error) {
+	return openSQL(ctx, cfg)
+}
+
+func openSQL(ctx context.Context, cfg Config) (*sqlStore, error) {
+	db, d, err := sqlstore.Open(ctx, sqlstore.Config{Path: cfg.Path, DatabaseURL: cfg.DatabaseURL, URLSetting: "INDEX_DATABASE_URL"}, schema())
+	if err != nil {
+		return nil, err
+	}
+	return newSQLStore(db, d), nil
+}
+
+// migrationLockKey names the advisory lock that serializes migrations of
+// instances sharing one PostgreSQL database ("pindex" in ASCII), apart
+// from the other stores' so that none waits for another.
+const migrationLockKey int64 = 0x70696e646578
+
+// openEnd is how SQLite keeps an open-ended end date: after every real
+// one, so that the (tenant, end_date) index itself puts open-ended rows
+// last ascending. PostgreSQL keeps NULL, which its ascending order puts
+// last already.
+const openEnd = "9999-12-31T23:59:59.999999Z"
+
+// schema is the index's tables in both dialects. A function rather than
+// a package variable, so that no test or caller can change it for
+// others.
+//
+// Every sort field has an index (tenant, field, id): a page in any
+// order is then the first rows of one index range, not a sort of the
+// tenant's rows. index_tenants keeps each tenant's row count and change
+// counter, written in the transaction of every write, so that Count,
+// Tenants and Changed read one row instead of counting.
+func schema() sqlstore.Schema {
+	return sqlstore.Schema{
+		Name:         "index",
+		VersionTable: "index_schema_migrations",
+		LockKey:      migrationLockKey,
+		SQLite:       sqliteMigrations(),
+		Postgres:     postgresMigrations(),
+	}
+}
+
+func sortIndexes() []string {
+	var out []string
+	for _, c := range sortIndexColumns() {
+		out = append(out, `CREATE INDEX index_rows_by_`+c+` ON index_rows (tenant, `+c+`, id)`)
+	}
+	return out
+}
+
+func sortIndexColumns() []string {
+	return []string{"insurer_id", "holder_key", "email", "product_id", "status", "start_date", "end_date", "gross_minor", "created_at"}
+}
+
+func sqliteMigrations() []sqlstore.Migration {
+	stmts := []string{
+		// seq is the rowid the FTS table refers to.
+		`CREATE TABLE index_rows (
+			seq INTEGER PRIMARY KEY,
+			tenant TEXT NOT NULL,
+			id TEXT NOT NULL,
+			insurer_id TEXT NOT NULL,
+			external_id TEXT NOT NULL,
+			first_name TEXT NOT NULL,
+			last_name TEXT NOT NULL,
+			holder_key TEXT NOT NULL,
+			product_id TEXT NOT NULL,
+			status TEXT NOT NULL,
+			currency TEXT NOT NULL,
+			gross_minor INTEGER NOT NULL,
+			language TEXT NOT NULL,
+			zone TEXT NOT NULL,
+			created_at TEXT NOT NULL,
+			start_date TEXT NOT NULL,
+			end_date TEXT NOT NULL,
+			termination_date TEXT,
+			created_day TEXT NOT NULL,
+			start_day TEXT NOT NULL,
+			end_day TEXT,
+			expired INTEGER NOT NULL,
+			cancelled INTEGER NOT NULL,
+			version TEXT NOT NULL,
+			seen_at TEXT NOT NULL,
+			email TEXT NOT NULL,
+			phone TEXT NOT NULL,
+			vin TEXT NOT NULL,
+			plate TEXT NOT NULL,
+			UNIQUE (tenant, id)
+		)`,
+		`CREATE INDEX index_rows_seen ON index_rows (tenant, seen_at)`,
+		// Contentless: the words are kept only in the index, not a second
+		// time as text. Text is folded and split in Go (Fold, Terms), so
+		// the tokenizer only splits on the spaces between the words.
+		`CREATE VIRTUAL TABLE index_fts USING fts5(pub, sec, content='', contentless_delete=1,
+			tokenize="unicode61 remove_diacritics 0")`,
+		`INSERT INTO index_fts (index_fts, rank) VALUES ('secure-delete', 1)`,
+		// Every deletion path (Delete, DeleteUnseen, Purge) takes the
+		// row's words with it.
+		`CREATE TRIGGER index_rows_fts_delete AFTER DELETE ON index_rows BEGIN
+			DELETE FROM index_fts WHERE rowid = old.seq;
+		END`,
+		`CREATE TABLE index_tenants (
+			tenant TEXT PRIMARY KEY,
+			changed INTEGER NOT NULL,
+			rows INTEGER NOT NULL
+		)`,
+		`CREATE TABLE index_sync (
+			tenant TEXT PRIMARY KEY,
+			cursor TEXT NOT NULL,
+			running INTEGER NOT NULL,
+			done INTEGER NOT NULL,
+			total INTEGER NOT NULL,
+			full_started TEXT,
+			full_done TEXT,
+			polled TEXT,
+			error TEXT NOT NULL
+		)`,
+		`CREATE TABLE index_leases (
+			name TEXT PRIMARY KEY,
+			holder TEXT NOT NULL,
+			expires_at TEXT NOT NULL
+		)`,
+		`CREATE TABLE index_deliveries (
+			tenant TEXT NOT NULL,
+			id TEXT NOT NULL,
+			at TEXT NOT NULL,
+			PRIMARY KEY (tenant, id)
+		)`,
+		`CREATE INDEX index_deliveries_at ON index_deliveries (at)`,
+	}
+	return []sqlstore.Migration{{Version: 1, Statements: append(stmts, sortIndexes()...)}}
+}
+
+func postgresMigrations() []sqlstore.Migration {
+	// COLLATE "C" on what is sorted or compared as text: byte order, as
+	// in SQLite, whatever the database's locale, so that both stores
+	// page alike (and C comparisons are the cheap ones).
+	stmts := []string{
+		`CREATE TABLE index_rows (
+			tenant text COLLATE "C" NOT NULL,
+			id text COLLATE "C" NOT NULL,
+			insurer_id text COLLATE "C" NOT NULL,
+			external_id text COLLATE "C" NOT NULL,
+			first_name text NOT NULL,
+			last_name text NOT NULL,
+			holder_key text COLLATE "C" NOT NULL,
+			product_id text COLLATE "C" NOT NULL,
+			status text COLLATE "C" NOT NULL,
+			currency text COLLATE "C" NOT NULL,
+			gross_minor bigint NOT NULL,
+			language text NOT NULL,
+			zone text NOT NULL,
+			created_at timestamptz NOT NULL,
+			start_date timestamptz NOT NULL,
+			end_date timestamptz,
+			termination_date timestamptz,
+			created_day text COLLATE "C" NOT NULL,
+			start_day text COLLATE "C" NOT NULL,
+			end_day text COLLATE "C",
+			expired boolean NOT NULL,
+			cancelled boolean NOT NULL,
+			version text NOT NULL,
+			seen_at timestamptz NOT NULL,
+			email text COLLATE "C" NOT NULL,
+			phone text NOT NULL,
+			vin text NOT NULL,
+			plate text NOT NULL,
+			doc tsvector NOT NULL,
+			PRIMARY KEY (tenant, id)
+		)`,
+		`CREATE INDEX index_rows_seen ON index_rows (tenant, seen_at)`,
+		`CREATE INDEX index_rows_doc ON index_rows USING gin (doc)`,
+		`CREATE TABLE index_tenants (
+			tenant text PRIMARY KEY,
+			changed bigint NOT NULL,
+			rows bigint NOT NULL
+		)`,
+		`CREATE TABLE index_sync (
+			tenant text PRIMARY KEY,
+			cursor text NOT NULL,
+			running boolean NOT NULL,
+			done bigint NOT NULL,
+			total bigint NOT NULL,
+			full_started timestamptz,
+			full_done timestamptz,
+			polled timestamptz,
+			error text NOT NULL
+		)`,
+		`CREATE TABLE index_leases (
+			name text PRIMARY KEY,
+			holder text NOT NULL,
+			expires_at timestamptz NOT NULL
+		)`,
+		`CREATE TABLE index_deliveries (
+			tenant text NOT NULL,
+			id text NOT NULL,
+			at timestamptz NOT NULL,
+			PRIMARY KEY (tenant, id)
+		)`,
+		`CREATE INDEX index_deliveries_at ON index_deliveries (at)`,
+	}
+	return []sqlstore.Migration{{Version: 1, Statements: append(stmts, sortIndexes()...)}}
+}

@@ -1,0 +1,480 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"backoffice/internal/sqlstore"
+)
+
+// ErrBadQuery is returned for a query the store cannot run: no tenant,
+// a page size outside 1..MaxLimit, a negative offset. It is a caller's
+// mistake; the handler validates what users send before it gets here.
+var ErrBadQuery = errors.New("index: bad query")
+
+// ErrBadSort is returned for a sort field that is not one of
+// SortFields, or one the reader may not sort by (email, for a public
+// reader).
+var ErrBadSort = errors.New("index: unknown sort field")
+
+// plan is a validated query, as both stores run it.
+type plan struct {
+	q Query
+	// terms are Terms(q.Text); none with text set means the text can
+	// match nothing (it held no letters or digits).
+	terms   []string
+	noMatch bool
+	// exact is the text as an id: a row with that id, insurer id or
+	// external id comes first by relevance.
+	exact string
+	// column is the sort column, "" for relevance.
+	column string
+	desc   bool
+}
+
+// sortColumn is the column a sort field orders by.
+func sortColumn(field string) (string, bool) {
+	switch field {
+	case SortRelevance:
+		return "", true
+	case SortInsurerID:
+		return "insurer_id", true
+	case SortHolder:
+		return "holder_key", true
+	case SortEmail:
+		return "email", true
+	case SortProduct:
+		return "product_id", true
+	case SortStatus:
+		return "status", true
+	case SortStart:
+		return "start_date", true
+	case SortEnd:
+		return "end_date", true
+	case SortPremium:
+		return "gross_minor", true
+	case SortCreated:
+		return "created_at", true
+	}
+	return "", false
+}
+
+// newPlan validates q. paging says whether Sort, Offset and Limit are
+// looked at (Facets ignores them).
+func newPlan(q Query, paging bool) (plan, error) {
+	q = cleanQuery(q)
+	if q.Tenant == "" {
+		return plan{}, fmt.Errorf("%w: no tenant", ErrBadQuery)
+	}
+	p := plan{q: q}
+	if strings.TrimSpace(q.Text) != "" {
+		p.terms = Terms(q.Text)
+		p.noMatch = len(p.terms) == 0
+		p.exact = strings.ToLower(strings.TrimSpace(clean(capRunes(q.Text, MaxTextRunes))))
+	}
+	if !paging {
+		return p, nil
+	}
+	if q.Limit < 1 || q.Limit > MaxLimit {
+		return plan{}, fmt.Errorf("%w: limit %d is not within 1..%d", ErrBadQuery, q.Limit, MaxLimit)
+	}
+	if q.Offset < 0 {
+		return plan{}, fmt.Errorf("%w: negative offset", ErrBadQuery)
+	}
+	field, desc := strings.CutPrefix(q.Sort, "-")
+	if field == "" {
+		field, desc = SortRelevance, false
+	}
+	col, ok := sortColumn(field)
+	if !ok || (q.Public && field == SortEmail) {
+		return plan{}, fmt.Errorf("%w: %q", ErrBadSort, q.Sort)
+	}
+	p.column, p.desc = col, desc
+	if col == "" {
+		// Relevance reads best-first whichever way it is asked for;
+		// without text it is newest first.
+		p.desc = false
+		if len(p.terms) == 0 {
+			p.column, p.desc = "created_at", true
+		}
+	}
+	return p, nil
+}
+
+// clean makes s storable by both stores: valid UTF-8 without NUL bytes
+// (PostgreSQL refuses both in text). A value that had them can match
+// no stored value but its cleaned form, which is never stored wrongly.
+func clean(s string) string {
+	if isASCII(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+func cleanAll(vals []string) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = clean(v)
+	}
+	return out
+}
+
+// cleanQuery cleans every text a query binds.
+func cleanQuery(q Query) Query {
+	q.Tenant = clean(q.Tenant)
+	q.Status, q.Product, q.Currency = cleanAll(q.Status), cleanAll(q.Product), cleanAll(q.Currency)
+	for _, d := range []*string{&q.CreatedFrom, &q.CreatedTo, &q.StartFrom, &q.StartTo, &q.EndFrom, &q.EndTo} {
+		*d = clean(*d)
+	}
+	return q
+}
+
+// facet names a filter that Facets leaves out of its own count.
+type facet int
+
+const (
+	noFacet facet = iota
+	facetStatus
+	facetProduct
+	facetCurrency
+	facetExpired
+)
+
+// ftsMatch is the FTS5 query of the terms: each a quoted prefix,
+// restricted to the public column for public readers. Terms holds only
+// letters and digits, but the quotes are doubled all the same, so that
+// no text can ever become FTS5 syntax.
+func ftsMatch(terms []string, public bool) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		phrase := `"` + strings.ReplaceAll(t, `"`, `""`) + `"*`
+		if public {
+			phrase = `{pub} : ` + phrase
+		}
+		parts[i] = phrase
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// tsQuery is the tsquery of the terms: each a prefix of a public lexeme
+// or, for secret readers, of a restricted one too (secretPrefix).
+func tsQuery(terms []string, public bool) string {
+	quote := func(s string) string {
+		return `'` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `''`) + `':*`
+	}
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		if public {
+			parts[i] = quote(t)
+		} else {
+			parts[i] = "(" + quote(t) + " | " + quote(secretPrefix+t) + ")"
+		}
+	}
+	return strings.Join(parts, " & ")
+}
+
+// from writes the FROM and WHERE of the plan's rows, leaving out the
+// filter skip; it returns the placeholder of the tsquery (PostgreSQL
+// with text), for ranking.
+func (s *sqlStore) from(b *strings.Builder, p plan, a *sqlstore.Args, skip facet) (tsRef string) {
+	q := p.q
+	switch {
+	case len(p.terms) > 0 && s.d == sqlstore.SQLite:
+		// CROSS JOIN keeps the FTS lookup outside: the matches are few
+		// next to the tenant's rows.
+		b.WriteString(` FROM index_fts CROSS JOIN index_rows r ON r.seq = index_fts.rowid WHERE index_fts MATCH `)
+		b.WriteString(a.Add(ftsMatch(p.terms, q.Public)))
+		b.WriteString(` AND r.tenant = ` + a.Add(q.Tenant))
+	case len(p.terms) > 0:
+		b.WriteString(` FROM index_rows r WHERE r.tenant = ` + a.Add(q.Tenant))
+		tsRef = a.Add(tsQuery(p.terms, q.Public)) + `::tsquery`
+		b.WriteString(` AND r.doc @@ ` + tsRef)
+	default:
+		b.WriteString(` FROM index_rows r WHERE r.tenant = ` + a.Add(q.Tenant))
+	}
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		b.WriteString(` AND r.` + col + ` IN (`)
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(a.Add(v))
+		}
+		b.WriteString(`)`)
+	}
+	if skip != facetStatus {
+		in("status", q.Status)
+	}
+	if skip != facetProduct {
+		in("product_id", q.Product)
+	}
+	if skip != facetCurrency {
+		currencies := make([]string, len(q.Currency))
+		for i, c := range q.Currency {
+			currencies[i] = strings.ToLower(c)
+		}
+		in("currency", currencies)
+	}
+	if skip != facetExpired && q.Expired != nil {
+		b.WriteString(` AND r.expired = ` + a.Add(*q.Expired))
+	}
+	cmp := func(col, op, v string) {
+		if v != "" {
+			b.WriteString(` AND r.` + col + ` ` + op + ` ` + a.Add(v))
+		}
+	}
+	cmp("created_day", ">=", q.CreatedFrom)
+	cmp("created_day", "<=", q.CreatedTo)
+	cmp("start_day", ">=", q.StartFrom)
+	cmp("start_day", "<=", q.StartTo)
+	// end_day is NULL for open-ended rows: an end range leaves them out.
+	cmp("end_day", ">=", q.EndFrom)
+	cmp("end_day", "<=", q.EndTo)
+	if q.PremiumMin != nil {
+		b.WriteString(` AND r.gross_minor >= ` + a.Add(*q.PremiumMin))
+	}
+	if q.PremiumMax != nil {
+		b.WriteString(` AND r.gross_minor <= ` + a.Add(*q.PremiumMax))
+	}
+	return tsRef
+}
+
+// orderBy writes the ORDER BY: the sort column and then the id, both in
+// the same direction so that one (tenant, column, id) index serves the
+// page either way; for relevance, exact id matches, then the text rank,
+// then newest first.
+func (s *sqlStore) orderBy(b *strings.Builder, p plan, a *sqlstore.Args, tsRef string) {
+	if p.column != "" {
+		dir := " ASC"
+		if p.desc {
+			dir = " DESC"
+		}
+		b.WriteString(` ORDER BY r.` + p.column + dir + `, r.id` + dir)
+		return
+	}
+	b.WriteString(` ORDER BY CASE WHEN ` + a.Add(p.exact) + ` IN (lower(r.id), lower(r.insurer_id), lower(r.external_id)) THEN 0 ELSE 1 END, `)
+	if s.d == sqlstore.Postgres {
+		b.WriteString(`ts_rank(r.doc, ` + tsRef + `) DESC`)
+	} else {
+		b.WriteString(`bm25(index_fts)`)
+	}
+	b.WriteString(`, r.created_at DESC, r.id ASC`)
+}
+
+// Search implements Store.
+func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
+	p, err := newPlan(q, true)
+	if err != nil {
+		return Page{}, err
+	}
+	if p.noMatch {
+		return Page{Rows: []Row{}}, nil
+	}
+	var b strings.Builder
+	a := s.d.NewArgs()
+	b.WriteString(`SELECT ` + rowColumns)
+	tsRef := s.from(&b, p, a, noFacet)
+	s.orderBy(&b, p, a, tsRef)
+	b.WriteString(` LIMIT ` + a.Add(q.Limit) + ` OFFSET ` + a.Add(q.Offset))
+	db, done, err := s.reader(ctx)
+	if err != nil {
+		return Page{}, s.fail("search", err)
+	}
+	defer done()
+	rows, err := db.QueryContext(ctx, b.String(), a.Vals...)
+	if err != nil {
+		return Page{}, s.fail("search", err)
+	}
+	defer rows.Close()
+	page := Page{Rows: make([]Row, 0, q.Limit)}
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return Page{}, s.fail("search", err)
+		}
+		if q.Public {
+			r.Email, r.Phone, r.VIN, r.Plate = "", "", "", ""
+		}
+		page.Rows = append(page.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, s.fail("search", err)
+	}
+	if n := len(page.Rows); n < q.Limit && (n > 0 || q.Offset == 0) {
+		// The page holds the last matching row: no need to count.
+		page.Total = q.Offset + n
+		return page, nil
+	}
+	rows.Close()
+	page.Total, err = s.total(ctx, db, p)
+	return page, err
+}
+
+// total counts the plan's rows, or takes the count from the cache.
+func (s *sqlStore) total(ctx context.Context, db querier, p plan) (int, error) {
+	// The counter is read before counting: a write in between makes the
+	// count newer than its key, never older.
+	changed, err := s.Changed(ctx, p.q.Tenant)
+	if err != nil {
+		return 0, err
+	}
+	key := cacheKey("total", p, changed)
+	if v, ok := s.cache.get(key); ok {
+		return v.(int), nil
+	}
+	var b strings.Builder
+	a := s.d.NewArgs()
+	b.WriteString(`SELECT count(*)`)
+	s.from(&b, p, a, noFacet)
+	var n int
+	if err := db.QueryRowContext(ctx, b.String(), a.Vals...).Scan(&n); err != nil {
+		return 0, s.fail("counting", err)
+	}
+	s.cache.put(key, n)
+	return n, nil
+}
+
+// Facets implements Store.
+func (s *sqlStore) Facets(ctx context.Context, q Query) (Facets, error) {
+	p, err := newPlan(q, false)
+	if err != nil {
+		return Facets{}, err
+	}
+	f := Facets{Status: map[string]int{}, Product: map[string]int{}, Currency: map[string]int{}, Expired: map[bool]int{}}
+	if p.noMatch {
+		return f, nil
+	}
+	changed, err := s.Changed(ctx, q.Tenant)
+	if err != nil {
+		return Facets{}, err
+	}
+	key := cacheKey("facets", p, changed)
+	if v, ok := s.cache.get(key); ok {
+		return cloneFacets(v.(Facets)), nil
+	}
+	db, done, err := s.reader(ctx)
+	if err != nil {
+		return Facets{}, s.fail("facets", err)
+	}
+	defer done()
+	for _, fc := range []struct {
+		skip   facet
+		column string
+		add    func(v any, n int)
+	}{
+		{facetStatus, "status", func(v any, n int) { f.Status[asString(v)] = n }},
+		{facetProduct, "product_id", func(v any, n int) { f.Product[asString(v)] = n }},
+		{facetCurrency, "currency", func(v any, n int) { f.Currency[asString(v)] = n }},
+		{facetExpired, "expired", func(v any, n int) { f.Expired[asBool(v)] = n }},
+	} {
+		var b strings.Builder
+		a := s.d.NewArgs()
+		b.WriteString(`SELECT r.` + fc.column + `, count(*)`)
+		s.from(&b, p, a, fc.skip)
+		b.WriteString(` GROUP BY r.` + fc.column)
+		if err := s.group(ctx, db, b.String(), a.Vals, fc.add); err != nil {
+			return Facets{}, err
+		}
+	}
+	s.cache.put(key, cloneFacets(f))
+	return f, nil
+}
+
+func (s *sqlStore) group(ctx context.Context, db querier, query string, args []any, add func(v any, n int)) error {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return s.fail("facets", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v any
+		var n int
+		if err := rows.Scan(&v, &n); err != nil {
+			return s.fail("facets", err)
+		}
+		add(v, n)
+	}
+	if err := rows.Err(); err != nil {
+		return s.fail("facets", err)
+	}
+	return nil
+}
+
+func asString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// asBool reads SQLite's 0/1 and PostgreSQL's boolean alike.
+func asBool(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case int64:
+		return v != 0
+	}
+	return false
+}
+
+func cloneFacets(f Facets) Facets {
+	return Facets{Status: maps.Clone(f.Status), Product: maps.Clone(f.Product), Currency: maps.Clone(f.Currency), Expired: maps.Clone(f.Expired)}
+}
+
+// cacheKey identifies what a count depends on: the tenant's rows as of
+// changed, the reader, the terms and the filters (not the page or the
+// order).
+func cacheKey(kind string, p plan, changed int64) string {
+	q := p.q
+	k, _ := json.Marshal(struct {
+		Kind                      string
+		Changed                   int64
+		Tenant                    string
+		Public                    bool
+		Terms                     []string
+		Status, Product, Currency []string
+		Expired                   *bool
+		CF, CT, SF, ST, EF, ET    string
+		PremiumMin, PremiumMax    *int64
+	}{kind, changed, q.Tenant, q.Public, p.terms, q.Status, q.Product, q.Currency, q.Expired,
+		q.CreatedFrom, q.CreatedTo, q.StartFrom, q.StartTo, q.EndFrom, q.EndTo, q.PremiumMin, q.PremiumMax})
+	return string(k)
+}
+
+// querier is what a read runs its queries on: the pool, or one
+// connection of it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader is what Search and Facets query. On SQLite it is one
+// connection with the index's page cache size (see sqlitePragmas): a
+// page or count over a large tenant reads thousands of pages, which
+// the default 2 MB cache would read from the file again every time.
+func (s *sqlStore) reader(ctx context.Context) (querier, func(), error) {
+	if s.d != sqlstore.SQLite {
+		return s.db, func() {}, nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, pragmaCacheSize); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close() }, nil
+}

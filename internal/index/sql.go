@@ -1,0 +1,741 @@
+package index
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"backoffice/internal/sqlstore"
+)
+
+const (
+	// deliveryTTL is how long a webhook delivery id is remembered: far
+	// longer than any sender retries.
+	deliveryTTL = 30 * 24 * time.Hour
+	// pruneEvery bounds how often ClaimDelivery also deletes the
+	// deliveries past deliveryTTL.
+	pruneEvery = time.Hour
+	// maxDeliveryID is the longest delivery id kept as sent; a longer one
+	// is kept as its SHA-256, so that a sender cannot make the table
+	// hold arbitrary amounts of text.
+	maxDeliveryID = 64
+	// pgChunk is how many rows one PostgreSQL upsert statement carries:
+	// one round trip per chunk instead of one per row.
+	pgChunk = 1000
+)
+
+// sqlStore is the Store over database/sql, for SQLite and PostgreSQL:
+// one set of queries, the dialect filling in what differs.
+type sqlStore struct {
+	db    *sql.DB
+	d     sqlstore.Dialect
+	clock *sqlstore.Clock
+	// stmts maps the text of a fixed query to its *sql.Stmt.
+	stmts sync.Map
+	// cache keeps totals and facets per query and change counter.
+	cache *resultCache
+
+	pruneMu   sync.Mutex
+	lastPrune time.Time
+}
+
+var _ Store = (*sqlStore)(nil)
+
+func newSQLStore(db *sql.DB, d sqlstore.Dialect) *sqlStore {
+	return &sqlStore{db: db, d: d, clock: sqlstore.NewClock(), cache: newResultCache(resultCacheSize)}
+}
+
+func (s *sqlStore) fail(what string, err error) error {
+	return fmt.Errorf("index: %s (%s): %w", what, s.d, err)
+}
+
+// ph is the n-th placeholder of a fixed query.
+func (s *sqlStore) ph(n int) string { return s.d.Placeholder(n) }
+
+// q replaces $1, $2, … in a fixed query with the dialect's placeholders,
+// so that each query is written once.
+func (s *sqlStore) q(query string) string {
+	if s.d == sqlstore.Postgres {
+		return query
+	}
+	var b strings.Builder
+	for i := 0; i < len(query); i++ {
+		if query[i] == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+			b.WriteByte('?')
+			for i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// stmt returns a fixed query prepared, on tx when not nil; statements
+// are kept for the store's life (a couple of dozen of them).
+func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	v, ok := s.stmts.Load(query)
+	if !ok {
+		st, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok = s.stmts.LoadOrStore(query, st); ok {
+			st.Close()
+		} else {
+			v = st
+		}
+	}
+	st := v.(*sql.Stmt)
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	return st, nil
+}
+
+func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+type scanner interface{ Scan(...any) error }
+
+type failedRow struct{ err error }
+
+func (r failedRow) Scan(...any) error { return r.err }
+
+func (s *sqlStore) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) scanner {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return failedRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// write runs fn in a transaction. On SQLite it first turns on
+// secure_delete for the transaction's connection: the pragma is per
+// connection and sqlstore's DSN has no place for it, and every deletion
+// happens in one of these transactions.
+func (s *sqlStore) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(what, err)
+	}
+	if s.d == sqlstore.SQLite {
+		for _, p := range []string{pragmaSecureDelete, pragmaCacheSize} {
+			if _, err := tx.ExecContext(ctx, p); err != nil {
+				_ = tx.Rollback()
+				return s.fail(what, err)
+			}
+		}
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.fail(what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(what, err)
+	}
+	return nil
+}
+
+// bump records a change to tenant's rows, delta rows more or fewer, in
+// the writing transaction: Changed and Count read it. The row stays
+// after a Purge (rows 0), so that the counter never repeats a value a
+// cache may have seen.
+func (s *sqlStore) bump(ctx context.Context, tx *sql.Tx, tenant string, delta int64) error {
+	_, err := s.exec(ctx, tx, s.q(`INSERT INTO index_tenants (tenant, changed, rows) VALUES ($1, 1, $2)
+		ON CONFLICT (tenant) DO UPDATE SET changed = index_tenants.changed + 1, rows = index_tenants.rows + excluded.rows`), tenant, delta)
+	return err
+}
+
+// holderKey is what the holder sort orders by: last name, then first
+// name, case and diacritics ignored.
+func holderKey(r Row) string { return Fold(r.LastName) + "\x01" + Fold(r.FirstName) }
+
+// endValue is how an end date is stored (see openEnd).
+func (s *sqlStore) endValue(t time.Time) any {
+	if s.d == sqlstore.SQLite && t.IsZero() {
+		return openEnd
+	}
+	return s.d.NullTime(t)
+}
+
+func nullString(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// cleanRow cleans every text field of r (see clean).
+func cleanRow(r Row) Row {
+	for _, f := range []*string{&r.Tenant, &r.ID, &r.InsurerID, &r.ExternalID, &r.FirstName, &r.LastName, &r.ProductID,
+		&r.Status, &r.Currency, &r.Language, &r.Zone, &r.CreatedDay, &r.StartDay, &r.EndDay, &r.Version,
+		&r.Email, &r.Phone, &r.VIN, &r.Plate} {
+		*f = clean(*f)
+	}
+	return r
+}
+
+func checkRow(r Row) error {
+	if r.Tenant == "" || r.ID == "" {
+		return errors.New("a row needs a tenant and an id")
+	}
+	return nil
+}
+
+// Upsert implements Store.
+func (s *sqlStore) Upsert(ctx context.Context, rows []Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	rows = slices.Clone(rows)
+	for i := range rows {
+		rows[i] = cleanRow(rows[i])
+		if err := checkRow(rows[i]); err != nil {
+			return fmt.Errorf("index: upsert: %w", err)
+		}
+	}
+	return s.write(ctx, "upsert", func(tx *sql.Tx) error {
+		// delta holds the tenants whose rows changed and how many rows
+		// they gained.
+		delta := map[string]int64{}
+		var err error
+		if s.d == sqlstore.Postgres {
+			err = s.upsertPostgres(ctx, tx, rows, delta)
+		} else {
+			err = s.upsertSQLite(ctx, tx, rows, delta)
+		}
+		if err != nil {
+			return err
+		}
+		tenants := make([]string, 0, len(delta))
+		for t := range delta {
+			tenants = append(tenants, t)
+		}
+		// One order for every writer, so that two PostgreSQL writers
+		// never wait on each other's counter rows in a cycle.
+		slices.Sort(tenants)
+		for _, t := range tenants {
+			if err := s.bump(ctx, tx, t, delta[t]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const sqliteRowValues = `tenant, id, insurer_id, external_id, first_name, last_name, holder_key, product_id, status, currency,
+	gross_minor, language, zone, created_at, start_date, end_date, termination_date, created_day, start_day, end_day,
+	expired, cancelled, version, seen_at, email, phone, vin, plate`
+
+func (s *sqlStore) rowArgs(r Row) []any {
+	d := s.d
+	return []any{r.Tenant, r.ID, r.InsurerID, r.ExternalID, r.FirstName, r.LastName, holderKey(r), r.ProductID, r.Status,
+		strings.ToLower(r.Currency), r.GrossMinor, r.Language, r.Zone, d.Time(r.CreatedAt), d.Time(r.StartDate),
+		s.endValue(r.EndDate), d.NullTime(r.TerminationDate), r.CreatedDay, r.StartDay, nullString(r.EndDay),
+		r.Expired, r.Cancelled, r.Version, d.Time(r.SeenAt), r.Email, r.Phone, r.VIN, r.Plate}
+}
+
+// upsertSQLite writes row by row with prepared statements: looking the
+// row up first tells an insert (one row more) from a replacement, and
+// gives the rowid its words are kept under.
+func (s *sqlStore) upsertSQLite(ctx context.Context, tx *sql.Tx, rows []Row, delta map[string]int64) error {
+	lookup, err := s.stmt(ctx, tx, `SELECT seq, seen_at FROM index_rows WHERE tenant = ? AND id = ?`)
+	if err != nil {
+		return err
+	}
+	insert, err := s.stmt(ctx, tx, `INSERT INTO index_rows (`+sqliteRowValues+`) VALUES (`+strings.Repeat("?, ", 27)+`?)`)
+	if err != nil {
+		return err
+	}
+	update, err := s.stmt(ctx, tx, `UPDATE index_rows SET (`+sqliteRowValues+`) = (`+strings.Repeat("?, ", 27)+`?) WHERE seq = ?`)
+	if err != nil {
+		return err
+	}
+	addWords, err := s.stmt(ctx, tx, `INSERT INTO index_fts (rowid, pub, sec) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	// A replaced row's old words go with its FTS row (contentless_delete).
+	replaceWords, err := s.stmt(ctx, tx, `INSERT OR REPLACE INTO index_fts (rowid, pub, sec) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		var seq int64
+		var seen string
+		words := replaceWords
+		args := s.rowArgs(r)
+		newSeen, _ := s.d.Time(r.SeenAt).(string)
+		switch err := lookup.QueryRowContext(ctx, r.Tenant, r.ID).Scan(&seq, &seen); {
+		case errors.Is(err, sql.ErrNoRows):
+			res, err := insert.ExecContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			if seq, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			words = addWords
+			delta[r.Tenant]++
+		case err != nil:
+			return err
+		case seen > newSeen:
+			continue // a newer sighting is stored
+		default:
+			if _, err := update.ExecContext(ctx, append(args, seq)...); err != nil {
+				return err
+			}
+			delta[r.Tenant] += 0 // changed, as many rows as before
+		}
+		doc := newDocument(r)
+		if _, err := words.ExecContext(ctx, seq, strings.Join(doc.pub, " "), strings.Join(doc.sec, " ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// secretPrefix starts the PostgreSQL lexemes of restricted fields. No
+// term starts with it (terms are letters and digits), so a public
+// reader's 'term':* never reaches them; a secret reader asks for both.
+const secretPrefix = "~"
+
+// pgDocument is a row's words as one space-separated string, for
+// array_to_tsvector(string_to_array(…)): lexemes taken as they are,
+// with no parser of PostgreSQL's in between to split them otherwise
+// than Terms splits queries.
+func pgDocument(r Row) string {
+	doc := newDocument(r)
+	var b strings.Builder
+	for i, w := range doc.pub {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+	}
+	for _, w := range doc.sec {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(secretPrefix)
+		b.WriteString(w)
+	}
+	return b.String()
+}
+
+// upsertPostgres writes chunks of rows with one statement each, over
+// arrays. The ON CONFLICT … WHERE keeps a newer sighting; xmax = 0 tells
+// the inserted rows from the replaced ones.
+func (s *sqlStore) upsertPostgres(ctx context.Context, tx *sql.Tx, rows []Row, delta map[string]int64) error {
+	// One statement must not touch a row twice: keep each row's latest
+	// sighting (the later one of equals), in key order so that
+	// concurrent writers lock rows in the same order.
+	latest := map[[2]string]Row{}
+	for _, r := range rows {
+		k := [2]string{r.Tenant, r.ID}
+		if old, ok := latest[k]; !ok || !old.SeenAt.After(r.SeenAt) {
+			latest[k] = r
+		}
+	}
+	uniq := make([]Row, 0, len(latest))
+	for _, r := range latest {
+		uniq = append(uniq, r)
+	}
+	slices.SortFunc(uniq, func(a, b Row) int { return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.ID, b.ID)) })
+	const query = `INSERT INTO index_rows (tenant, id, insurer_id, external_id, first_name, last_name, holder_key, product_id,
+			status, currency, gross_minor, language, zone, created_at, start_date, end_date, termination_date, created_day,
+			start_day, end_day, expired, cancelled, version, seen_at, email, phone, vin, plate, doc)
+		SELECT t.tenant, t.id, t.insurer_id, t.external_id, t.first_name, t.last_name, t.holder_key, t.product_id,
+			t.status, t.currency, t.gross_minor, t.language, t.zone, t.created_at::timestamptz, t.start_date::timestamptz,
+			NULLIF(t.end_date, '')::timestamptz, NULLIF(t.termination_date, '')::timestamptz, t.created_day,
+			t.start_day, NULLIF(t.end_day, ''), t.expired, t.cancelled, t.version, t.seen_at::timestamptz, t.email,
+			t.phone, t.vin, t.plate, array_to_tsvector(string_to_array(t.doc, ' '))
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+			$17::text[], $18::text[], $19::text[], $20::text[], $21::boolean[], $22::boolean[], $23::text[], $24::text[],
+			$25::text[], $26::text[], $27::text[], $28::text[], $29::text[])
+			AS t(tenant, id, insurer_id, external_id, first_name, last_name, holder_key, product_id, status, currency,
+			gross_minor, language, zone, created_at, start_date, end_date, termination_date, created_day, start_day,
+			end_day, expired, cancelled, version, seen_at, email, phone, vin, plate, doc)
+		ON CONFLICT (tenant, id) DO UPDATE SET insurer_id = excluded.insurer_id, external_id = excluded.external_id,
+			first_name = excluded.first_name, last_name = excluded.last_name, holder_key = excluded.holder_key,
+			product_id = excluded.product_id, status = excluded.status, currency = excluded.currency,
+			gross_minor = excluded.gross_minor, language = excluded.language, zone = excluded.zone,
+			created_at = excluded.created_at, start_date = excluded.start_date, end_date = excluded.end_date,
+			termination_date = excluded.termination_date, created_day = excluded.created_day,
+			start_day = excluded.start_day, end_day = excluded.end_day, expired = excluded.expired,
+			cancelled = excluded.cancelled, version = excluded.version, seen_at = excluded.seen_at,
+			email = excluded.email, phone = excluded.phone, vin = excluded.vin, plate = excluded.plate, doc = excluded.doc
+		WHERE index_rows.seen_at <= excluded.seen_at
+		RETURNING tenant, xmax = 0`
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(uniq, pgChunk) {
+		cols := make([][]string, 29)
+		var gross []int64
+		var expired, cancelled []bool
+		for _, r := range chunk {
+			for i, v := range []string{r.Tenant, r.ID, r.InsurerID, r.ExternalID, r.FirstName, r.LastName, holderKey(r),
+				r.ProductID, r.Status, strings.ToLower(r.Currency), "", r.Language, r.Zone, pgTime(r.CreatedAt),
+				pgTime(r.StartDate), pgNullTime(r.EndDate), pgNullTime(r.TerminationDate), r.CreatedDay, r.StartDay,
+				r.EndDay, "", "", r.Version, pgTime(r.SeenAt), r.Email, r.Phone, r.VIN, r.Plate, pgDocument(r)} {
+				cols[i] = append(cols[i], v)
+			}
+			gross = append(gross, r.GrossMinor)
+			expired = append(expired, r.Expired)
+			cancelled = append(cancelled, r.Cancelled)
+		}
+		args := make([]any, 29)
+		for i := range cols {
+			args[i] = cols[i]
+		}
+		args[10], args[20], args[21] = gross, expired, cancelled
+		res, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		for res.Next() {
+			var tenant string
+			var inserted bool
+			if err := res.Scan(&tenant, &inserted); err != nil {
+				res.Close()
+				return err
+			}
+			var more int64 // rows gained: replacing one changes it, not the number
+			if inserted {
+				more = 1
+			}
+			delta[tenant] += more
+		}
+		if err := res.Close(); err != nil {
+			return err
+		}
+		if err := res.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pgTime(t time.Time) string {
+	return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+}
+
+func pgNullTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return pgTime(t)
+}
+
+// rowColumns are what a Row is read from, in scanRow's order.
+const rowColumns = `r.tenant, r.id, r.insurer_id, r.external_id, r.first_name, r.last_name, r.product_id, r.status,
+	r.currency, r.gross_minor, r.language, r.zone, r.created_at, r.start_date, r.end_date, r.termination_date,
+	r.created_day, r.start_day, r.end_day, r.expired, r.cancelled, r.version, r.seen_at, r.email, r.phone, r.vin, r.plate`
+
+func scanRow(sc scanner) (Row, error) {
+	var r Row
+	var created, start, end, terminated, seen sqlstore.Time
+	var endDay sql.NullString
+	err := sc.Scan(&r.Tenant, &r.ID, &r.InsurerID, &r.ExternalID, &r.FirstName, &r.LastName, &r.ProductID, &r.Status,
+		&r.Currency, &r.GrossMinor, &r.Language, &r.Zone, &created, &start, &end, &terminated,
+		&r.CreatedDay, &r.StartDay, &endDay, &r.Expired, &r.Cancelled, &r.Version, &seen, &r.Email, &r.Phone, &r.VIN, &r.Plate)
+	if err != nil {
+		return Row{}, err
+	}
+	r.CreatedAt, r.StartDate, r.TerminationDate, r.SeenAt = zeroTime(created.T), zeroTime(start.T), terminated.T, seen.T
+	if end.T.Year() < 9999 {
+		r.EndDate = zeroTime(end.T)
+	}
+	r.EndDay = endDay.String
+	return r, nil
+}
+
+// zeroTime reads back the zero time stored for an unknown instant.
+func zeroTime(t time.Time) time.Time {
+	if t.Equal(time.Time{}) {
+		return time.Time{}
+	}
+	return t
+}
+
+// Get implements Store.
+func (s *sqlStore) Get(ctx context.Context, tenant, id string) (Row, error) {
+	tenant, id = clean(tenant), clean(id)
+	r, err := scanRow(s.queryRow(ctx, nil, s.q(`SELECT `+rowColumns+` FROM index_rows r WHERE r.tenant = $1 AND r.id = $2`), tenant, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Row{}, ErrNotFound
+	}
+	if err != nil {
+		return Row{}, s.fail("get", err)
+	}
+	return r, nil
+}
+
+// Delete implements Store.
+func (s *sqlStore) Delete(ctx context.Context, tenant string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	tenant, ids = clean(tenant), cleanAll(ids)
+	return s.write(ctx, "delete", func(tx *sql.Tx) error {
+		var n int64
+		for _, id := range ids {
+			k, err := s.exec(ctx, tx, s.q(`DELETE FROM index_rows WHERE tenant = $1 AND id = $2`), tenant, id)
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		if n == 0 {
+			return nil
+		}
+		return s.bump(ctx, tx, tenant, -n)
+	})
+}
+
+// DeleteUnseen implements Store.
+func (s *sqlStore) DeleteUnseen(ctx context.Context, tenant string, before time.Time) (int, error) {
+	tenant = clean(tenant)
+	var n int64
+	err := s.write(ctx, "deleting unseen rows", func(tx *sql.Tx) error {
+		var err error
+		n, err = s.exec(ctx, tx, s.q(`DELETE FROM index_rows WHERE tenant = $1 AND seen_at < $2`), tenant, s.d.Time(before))
+		if err != nil || n == 0 {
+			return err
+		}
+		return s.bump(ctx, tx, tenant, -n)
+	})
+	return int(n), err
+}
+
+// Count implements Store.
+func (s *sqlStore) Count(ctx context.Context, tenant string) (int, error) {
+	tenant = clean(tenant)
+	var n int64
+	err := s.queryRow(ctx, nil, s.q(`SELECT rows FROM index_tenants WHERE tenant = $1`), tenant).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.fail("count", err)
+	}
+	return int(n), nil
+}
+
+// Changed implements Store.
+func (s *sqlStore) Changed(ctx context.Context, tenant string) (int64, error) {
+	tenant = clean(tenant)
+	var n int64
+	err := s.queryRow(ctx, nil, s.q(`SELECT changed FROM index_tenants WHERE tenant = $1`), tenant).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.fail("reading the change counter", err)
+	}
+	return n, nil
+}
+
+// SyncState implements Store.
+func (s *sqlStore) SyncState(ctx context.Context, tenant string) (SyncState, error) {
+	st := SyncState{Tenant: tenant}
+	tenant = clean(tenant)
+	var started, done, polled sqlstore.Time
+	var fullDone, total int64
+	err := s.queryRow(ctx, nil, s.q(`SELECT cursor, running, done, total, full_started, full_done, polled, error
+		FROM index_sync WHERE tenant = $1`), tenant).Scan(&st.Cursor, &st.Full, &fullDone, &total, &started, &done, &polled, &st.Error)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return SyncState{}, s.fail("reading the sync state", err)
+	}
+	st.Done, st.Total = int(fullDone), int(total)
+	st.FullStarted, st.FullDone, st.Polled = started.T, done.T, polled.T
+	return st, nil
+}
+
+// SaveSyncState implements Store.
+func (s *sqlStore) SaveSyncState(ctx context.Context, st SyncState) error {
+	st.Tenant, st.Cursor, st.Error = clean(st.Tenant), clean(st.Cursor), clean(st.Error)
+	if st.Tenant == "" {
+		return errors.New("index: saving a sync state: no tenant")
+	}
+	_, err := s.exec(ctx, nil, s.q(`INSERT INTO index_sync (tenant, cursor, running, done, total, full_started, full_done, polled, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (tenant) DO UPDATE SET cursor = excluded.cursor, running = excluded.running, done = excluded.done,
+			total = excluded.total, full_started = excluded.full_started, full_done = excluded.full_done,
+			polled = excluded.polled, error = excluded.error`),
+		st.Tenant, st.Cursor, st.Full, st.Done, st.Total, s.d.NullTime(st.FullStarted), s.d.NullTime(st.FullDone),
+		s.d.NullTime(st.Polled), st.Error)
+	if err != nil {
+		return s.fail("saving the sync state", err)
+	}
+	return nil
+}
+
+// Lease implements Store. One statement decides: it inserts a free
+// lease, or renews it when the holder is the same or the lease ran out,
+// and changes nothing otherwise. PostgreSQL times the lease by the
+// server's clock, which all instances share.
+func (s *sqlStore) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	name, holder = clean(name), clean(holder)
+	if name == "" || holder == "" || ttl <= 0 {
+		return false, errors.New("index: a lease needs a name, a holder and a positive duration")
+	}
+	var n int64
+	var err error
+	if s.d == sqlstore.Postgres {
+		n, err = s.exec(ctx, nil, `INSERT INTO index_leases (name, holder, expires_at)
+			VALUES ($1, $2, now() + $3::bigint * interval '1 microsecond')
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+			WHERE index_leases.holder = excluded.holder OR index_leases.expires_at <= now()`, name, holder, ttl.Microseconds())
+	} else {
+		now := s.clock.Read()
+		n, err = s.exec(ctx, nil, `INSERT INTO index_leases (name, holder, expires_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+			WHERE index_leases.holder = excluded.holder OR index_leases.expires_at <= ?`,
+			name, holder, s.d.Time(now.Add(ttl)), s.d.Time(now))
+	}
+	if err != nil {
+		return false, s.fail("taking a lease", err)
+	}
+	return n == 1, nil
+}
+
+// deliveryKey is how a delivery id is kept (see maxDeliveryID).
+func deliveryKey(id string) string {
+	if len(id) <= maxDeliveryID {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// ClaimDelivery implements Store. A record past deliveryTTL that was
+// not pruned yet counts as gone.
+func (s *sqlStore) ClaimDelivery(ctx context.Context, tenant, id string) (bool, error) {
+	tenant, id = clean(tenant), clean(id)
+	if tenant == "" || id == "" {
+		return false, errors.New("index: a delivery needs a tenant and an id")
+	}
+	now := s.clock.Read()
+	cutoff := s.d.Time(now.Add(-deliveryTTL))
+	s.prune(ctx, now, cutoff)
+	n, err := s.exec(ctx, nil, s.q(`INSERT INTO index_deliveries (tenant, id, at) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant, id) DO UPDATE SET at = excluded.at WHERE index_deliveries.at < $4`),
+		tenant, deliveryKey(id), s.d.Time(now), cutoff)
+	if err != nil {
+		return false, s.fail("claiming a delivery", err)
+	}
+	return n == 1, nil
+}
+
+// prune deletes the deliveries past deliveryTTL, at most once per
+// pruneEvery. A failure is left to the next one: the records are only
+// kept longer.
+func (s *sqlStore) prune(ctx context.Context, now time.Time, cutoff any) {
+	s.pruneMu.Lock()
+	if now.Sub(s.lastPrune) < pruneEvery {
+		s.pruneMu.Unlock()
+		return
+	}
+	s.lastPrune = now
+	s.pruneMu.Unlock()
+	_, _ = s.exec(ctx, nil, s.q(`DELETE FROM index_deliveries WHERE at < $1`), cutoff)
+}
+
+// ReleaseDelivery implements Store.
+func (s *sqlStore) ReleaseDelivery(ctx context.Context, tenant, id string) error {
+	tenant, id = clean(tenant), clean(id)
+	if _, err := s.exec(ctx, nil, s.q(`DELETE FROM index_deliveries WHERE tenant = $1 AND id = $2`), tenant, deliveryKey(id)); err != nil {
+		return s.fail("releasing a delivery", err)
+	}
+	return nil
+}
+
+// Purge implements Store.
+func (s *sqlStore) Purge(ctx context.Context, tenant string) (int, error) {
+	tenant = clean(tenant)
+	var n int64
+	err := s.write(ctx, "purge", func(tx *sql.Tx) error {
+		var err error
+		if n, err = s.exec(ctx, tx, s.q(`DELETE FROM index_rows WHERE tenant = $1`), tenant); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM index_sync WHERE tenant = $1`, `DELETE FROM index_deliveries WHERE tenant = $1`} {
+			if _, err := s.exec(ctx, tx, s.q(q), tenant); err != nil {
+				return err
+			}
+		}
+		_, err = s.exec(ctx, tx, s.q(`INSERT INTO index_tenants (tenant, changed, rows) VALUES ($1, 1, 0)
+			ON CONFLICT (tenant) DO UPDATE SET changed = index_tenants.changed + 1, rows = 0`), tenant)
+		return err
+	})
+	return int(n), err
+}
+
+// Tenants implements Store.
+func (s *sqlStore) Tenants(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant FROM index_tenants WHERE rows > 0
+		UNION SELECT tenant FROM index_sync ORDER BY 1`)
+	if err != nil {
+		return nil, s.fail("listing tenants", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, s.fail("listing tenants", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("listing tenants", err)
+	}
+	return out, nil
+}
+
+// Close implements Store.
+func (s *sqlStore) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
+
+// sqlitePragmas are set on a connection before the index uses it: they
+// are per connection, and sqlstore's DSN (shared with the other stores)
+// has no place for them. secure_delete overwrites what a deletion frees;
+// cache_size lets one batch of a full sync (thousands of rows, a dozen
+// B-trees) be written without spilling pages to the WAL and reading
+// them back, which took most of the time of a bulk load with SQLite's
+// default 2 MB.
+const (
+	pragmaSecureDelete = `PRAGMA secure_delete = ON`
+	pragmaCacheSize    = `PRAGMA cache_size = -65536`
+)

@@ -1,0 +1,297 @@
+package indexsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"backoffice/apiclient"
+	kasko "backoffice/apiclient/kasko"
+	"backoffice/internal/index"
+)
+
+// run is one tenant's sync through one key, while this instance holds
+// the lease. Its SyncState is kept in st and saved after every step, so
+// that another instance (or this one after a restart) resumes from it.
+type run struct {
+	s           *Syncer
+	key, tenant string
+	st          index.SyncState
+}
+
+// sync brings the tenant up to date, then keeps it live until ctx ends,
+// the key's tenant changes, or a step fails.
+func (r *run) sync(ctx context.Context) error {
+	s := r.s
+	st, err := s.cfg.Store.SyncState(ctx, r.tenant)
+	if err != nil {
+		return fmt.Errorf("read sync state: %w", err)
+	}
+	st.Tenant = r.tenant
+	r.st = st
+	if r.st.Full || r.st.FullDone.IsZero() {
+		if err := r.full(ctx, r.st.Full); err != nil {
+			return err
+		}
+	}
+	for {
+		if t, owner := s.current(r.key); !owner || t != r.tenant {
+			return errTenantChanged{}
+		}
+		now := s.cfg.Now()
+		reconcile := r.st.FullDone.Add(s.cfg.ReconcileEvery)
+		if !now.Before(reconcile) {
+			if err := r.full(ctx, false); err != nil {
+				return err
+			}
+			continue
+		}
+		poll := r.st.Polled.Add(s.cfg.PollEvery)
+		if !now.Before(poll) {
+			if err := r.poll(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		next := poll
+		if reconcile.Before(next) {
+			next = reconcile
+		}
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-s.changed[r.key]:
+			t.Stop()
+			return errTenantChanged{}
+		case <-s.pokes[r.key]:
+			t.Stop()
+			if err := r.poll(ctx); err != nil {
+				return err
+			}
+		case <-t.C:
+		}
+	}
+}
+
+// full runs a full sync: every row the upstream shows, oldest first, one
+// page at a time (nothing accumulates, so memory does not grow with the
+// upstream). With resume it continues the unfinished one in st from its
+// cursor and keeps its start; otherwise it starts a new one. At the end,
+// rows not seen since the start are deleted: they are gone upstream.
+func (r *run) full(ctx context.Context, resume bool) error {
+	s := r.s
+	if !resume {
+		// Whole seconds, so that a store keeping coarser instants than
+		// ours never counts a row seen in the first second as unseen.
+		r.st.FullStarted = s.cfg.Now().Truncate(time.Second)
+		r.st.Full, r.st.Cursor, r.st.Done, r.st.Total = true, "", 0, 0
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+		s.log.Info("full sync starts", slog.String("tenant", r.tenant))
+	} else {
+		s.log.Info("full sync resumes", slog.String("tenant", r.tenant), slog.Int("done", r.st.Done), slog.Int("total", r.st.Total))
+	}
+	began := time.Now()
+	restarts := 0
+	for {
+		params := kasko.ListParams{Sort: "created_at", Limit: s.cfg.PageSize, OffsetPolicyID: r.st.Cursor}
+		page, err := r.list(ctx, params)
+		if err != nil {
+			if r.st.Cursor != "" && errors.Is(err, apiclient.ErrBadRequest) && restarts < maxCursorRestarts {
+				// The cursor's row is gone upstream, so there is no
+				// "after it" any more: start over, keeping the start
+				// time, so rows seen so far still count as seen.
+				restarts++
+				s.log.Info("full sync cursor gone upstream; starting over", slog.String("tenant", r.tenant))
+				r.st.Cursor, r.st.Done = "", 0
+				if err := r.save(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			return err
+		}
+		if err := r.switchIfResolved(page.Policies); err != nil {
+			return err
+		}
+		n, last, err := r.store(ctx, page)
+		if err != nil {
+			return err
+		}
+		full := n > 0 && n >= pageLimit(page.PolicyPage, s.cfg.PageSize)
+		if full && last == "" {
+			return errors.New("a list page without insurer policy ids cannot be followed")
+		}
+		if last != "" {
+			r.st.Cursor = last
+		}
+		r.st.Done += n
+		r.st.Total = page.Meta.Total
+		r.st.Error = ""
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+		if !full {
+			break
+		}
+		// A reconciliation can take long: keep the head live meanwhile.
+		// The first full sync ends with the newest rows anyway.
+		if !r.st.FullDone.IsZero() && r.pollDue() {
+			if err := r.poll(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	deleted, err := s.cfg.Store.DeleteUnseen(ctx, r.tenant, r.st.FullStarted)
+	if err != nil {
+		return fmt.Errorf("delete unseen rows: %w", err)
+	}
+	r.st.Full, r.st.Cursor = false, ""
+	r.st.FullDone = s.cfg.Now()
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	s.log.Info("full sync done", slog.String("tenant", r.tenant), slog.Int("rows", r.st.Done),
+		slog.Int("deleted", deleted), slog.Duration("took", time.Since(began)))
+	return nil
+}
+
+// poll reads the head of the list (newest first). When every row of a
+// page is new, more may be behind it (a burst since the last poll), so it
+// reads on, up to MaxBurstPages.
+func (r *run) poll(ctx context.Context) error {
+	s := r.s
+	cursor := ""
+	for range s.cfg.MaxBurstPages {
+		page, err := r.list(ctx, kasko.ListParams{Sort: "-created_at", Limit: s.cfg.PageSize, OffsetPolicyID: cursor})
+		if err != nil {
+			if cursor != "" && errors.Is(err, apiclient.ErrBadRequest) {
+				break // the cursor row vanished meanwhile; the next poll goes on
+			}
+			return err
+		}
+		if err := r.switchIfResolved(page.Policies); err != nil {
+			return err
+		}
+		allNew := len(page.Policies) > 0
+		for i := range page.Policies {
+			_, err := s.cfg.Store.Get(ctx, r.tenant, page.Policies[i].ID)
+			if err == nil {
+				allNew = false
+				break
+			}
+			if !errors.Is(err, index.ErrNotFound) {
+				return fmt.Errorf("read row: %w", err)
+			}
+		}
+		n, last, err := r.store(ctx, page)
+		if err != nil {
+			return err
+		}
+		if !allNew || n < pageLimit(page.PolicyPage, s.cfg.PageSize) || last == "" {
+			break
+		}
+		cursor = last
+	}
+	r.st.Polled = s.cfg.Now()
+	r.st.Error = ""
+	return r.save(ctx)
+}
+
+// pollDue reports a head poll that is due or was asked for.
+func (r *run) pollDue() bool {
+	select {
+	case <-r.s.pokes[r.key]:
+		return true
+	default:
+	}
+	return !r.s.cfg.Now().Before(r.st.Polled.Add(r.s.cfg.PollEvery))
+}
+
+// list reads one page. Its rows count as seen when the request was sent:
+// a webhook's refetch that began later saw the same or a newer version,
+// and the store keeps the later-seen row, so a slow page never undoes it.
+func (r *run) list(ctx context.Context, p kasko.ListParams) (page listed, err error) {
+	err = r.s.call(ctx, r, r.key, func(ctx context.Context, c *kasko.Client) error {
+		page.seen = r.s.cfg.Now()
+		pp, err := c.ListPolicies(ctx, p)
+		if err == nil {
+			page.PolicyPage = pp
+		}
+		return err
+	})
+	return page, err
+}
+
+type listed struct {
+	*kasko.PolicyPage
+	seen time.Time
+}
+
+// store upserts a page's rows and returns how many there were and the
+// last insurer policy id (the cursor after them).
+func (r *run) store(ctx context.Context, page listed) (int, string, error) {
+	ps := page.Policies
+	if len(ps) == 0 {
+		return 0, "", nil
+	}
+	seen := page.seen
+	rows := make([]index.Row, 0, len(ps))
+	last := ""
+	for i := range ps {
+		rows = append(rows, rowOf(&ps[i], r.tenant, seen, r.s.zones.load))
+		if ps[i].InsurerPolicyID != "" {
+			last = ps[i].InsurerPolicyID
+		}
+	}
+	if err := r.s.cfg.Store.Upsert(ctx, rows); err != nil {
+		return 0, "", fmt.Errorf("upsert rows: %w", err)
+	}
+	return len(rows), last, nil
+}
+
+// switchIfResolved moves a key that saw no policy so far to its
+// distributor's tenant as soon as a page shows one; the digest tenant
+// holds no rows, only its sync state, which goes.
+func (r *run) switchIfResolved(ps []kasko.Policy) error {
+	if !isKeyTenant(r.tenant) {
+		return nil
+	}
+	d := distributorOf(ps)
+	if d == "" {
+		return nil
+	}
+	r.s.setTenant(r.key, TenantOf(r.key, d))
+	return errTenantChanged{}
+}
+
+func pageLimit(p *kasko.PolicyPage, asked int) int {
+	if p.Meta.Limit > 0 && p.Meta.Limit < asked {
+		return p.Meta.Limit
+	}
+	return asked
+}
+
+func (r *run) save(ctx context.Context) error {
+	if err := r.s.cfg.Store.SaveSyncState(ctx, r.st); err != nil {
+		return fmt.Errorf("save sync state: %w", err)
+	}
+	return nil
+}
+
+// recordError keeps the failure in the tenant's sync state, for the
+// operator; it never holds a key (errors are redacted, keys masked).
+func (r *run) recordError(ctx context.Context, err error) {
+	if err == nil || ctx.Err() != nil || r.st.Tenant == "" {
+		return
+	}
+	r.st.Error = errorText(err)
+	if err := r.save(ctx); err != nil {
+		r.s.log.Warn("sync state not saved", slog.String("tenant", r.tenant), slog.String("error", err.Error()))
+	}
+}
