@@ -6,6 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO_BUILD := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
 HTMX_VERSION := 2.0.11
+AXE_VERSION := 4.14.1
 # Test binaries may run in parallel, but the browser tests are heavy on 2 cores.
 TEST_FLAGS ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 5s
@@ -107,6 +108,9 @@ vendor: ## Fetch the vendored front-end files again from the npm registry
 	@tmp=$$(mktemp -d); cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz; \
 	cp $$tmp/package/dist/htmx.min.js $(CURDIR)/static/js/htmx.min.js; rm -rf $$tmp; \
 	echo "static/js/htmx.min.js is htmx.org $(HTMX_VERSION)"
+	@tmp=$$(mktemp -d); cd $$tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz; \
+	cp $$tmp/package/axe.min.js $(CURDIR)/internal/browsertest/axe/axe.min.js; cp $$tmp/package/LICENSE $(CURDIR)/internal/browsertest/axe/LICENSE; rm -rf $$tmp; \
+	echo "internal/browsertest/axe/axe.min.js is axe-core $(AXE_VERSION)"
 
 .PHONY: clean
 clean: ## Remove build output and local data

@@ -10,7 +10,7 @@ import (
 	"backoffice/apiclient"
 	kaskoapi "backoffice/apiclient/kasko"
 	"backoffice/handlers"
-	"backoffice/internal/audit"
+	"backoffice/internal/indexsync"
 	"backoffice/internal/paths"
 	"backoffice/views/layout"
 )
@@ -111,19 +111,18 @@ const tenantSessionKey = "kasko.tenant"
 // has a policy, a new sign-in moves it to the distributor's tenant (the
 // entries made before stay with the key's).
 func keyTenant(key string, page *kaskoapi.PolicyPage) string {
-	mode := "test"
-	if strings.Contains(key, "_live_") {
-		mode = "live"
-	}
+	distributor := ""
 	if page != nil {
 		for _, p := range page.Policies {
 			if p.DistributorID != "" {
-				return audit.KaskoTenant(p.DistributorID, mode)
+				distributor = p.DistributorID
+				break
 			}
 		}
 	}
-	sum := sha256.Sum256([]byte(key))
-	return audit.KaskoTenant("key-"+hex.EncodeToString(sum[:12]), mode)
+	// The index names tenants the same way: one distributor and mode's
+	// audit entries and index rows line up.
+	return indexsync.TenantOf(key, distributor)
 }
 
 // keyFingerprint ties a stored tenant to the key it was found for, so

@@ -80,19 +80,6 @@ func isASCII(s string) bool {
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// words splits folded text into its letter-and-digit runs. It is the
-// one tokenizer behind documents and queries alike, so that what a
-// query term is cut into is what a document was cut into. Each word is
-// capped at MaxTextRunes runes: a query is never longer, and PostgreSQL
-// refuses overlong lexemes.
-func words(folded string) []string {
-	var out []string
-	for w := range strings.FieldsFuncSeq(folded, func(r rune) bool { return !isWordRune(r) }) {
-		out = append(out, capRunes(w, MaxTextRunes))
-	}
-	return out
-}
-
 func capRunes(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -109,28 +96,35 @@ func capRunes(s string, n int) string {
 
 // Terms is what a search text looks for: the text cut at MaxTextRunes
 // runes, folded, split on anything that is not a letter or a digit, at
-// most eight terms. A phone number typed with spaces, "+", "-" or
-// brackets ("+371 2123 4567") is one term of its digits, as documents
-// keep phone numbers as digits. Each term matches as the prefix of a
-// document word; all of them must match. Both stores build their
-// queries from Terms alone, so nothing a user types reaches the query
-// syntax of FTS5 or tsquery.
+// most eight terms. Two joins keep the terms selective:
+//
+//   - words joined by ".", "_", "-", "/" or an apostrophe, with no
+//     space ("tpol_3a1d", "janis.b", "Bērziņa-Kalniņa"), are one term
+//     of their letters and digits ("tpol3a1d"), which documents keep as
+//     well (see segmentTokens); as separate terms, "tpol" and "test"
+//     would each match every row;
+//   - a phone number typed with spaces, "+", "-" or brackets ("+371
+//     2123 4567") is one term of its digits, as documents keep phone
+//     numbers as digits.
+//
+// Each term matches as the prefix of a document word; all of them must
+// match. Both stores build their queries from Terms alone, so nothing a
+// user types reaches the query syntax of FTS5 or tsquery.
 func Terms(text string) []string {
-	folded := Fold(capRunes(text, MaxTextRunes))
 	var out []string
 	add := func(t string) {
 		if t != "" && len(out) < maxTerms {
 			out = append(out, t)
 		}
 	}
-	// group collects consecutive all-digit words separated only by phone
+	// group collects consecutive all-digit terms separated only by phone
 	// punctuation; it is flushed as one term when it holds enough
-	// digits, else as its words.
+	// digits, else as its terms.
 	var group []string
 	digits := 0
 	flush := func() {
 		if len(group) > 1 && digits >= minPhoneDigits {
-			add(strings.Join(group, ""))
+			add(capRunes(strings.Join(group, ""), MaxTextRunes))
 		} else {
 			for _, g := range group {
 				add(g)
@@ -138,13 +132,41 @@ func Terms(text string) []string {
 		}
 		group, digits = group[:0], 0
 	}
+	for _, seg := range segments(Fold(capRunes(text, MaxTextRunes))) {
+		if !seg.phoneBefore {
+			flush()
+		}
+		t := capRunes(strings.Join(seg.words, ""), MaxTextRunes)
+		if isDigits(t) {
+			group = append(group, t)
+			digits += len(t)
+			continue
+		}
+		flush()
+		add(t)
+	}
+	flush()
+	return out
+}
+
+// segment is a run of words joined by connectors ("tpol_3a1d" is tpol,
+// 3a1d); phoneBefore says that what separated it from the segment
+// before was phone punctuation only.
+type segment struct {
+	words       []string
+	phoneBefore bool
+}
+
+// segments cuts folded text into its segments: words are runs of
+// letters and digits, a segment the words joined by connector runs.
+func segments(folded string) []segment {
+	var out []segment
+	var sep strings.Builder // what came since the last word
 	i := 0
 	for i < len(folded) {
 		r, size := utf8.DecodeRuneInString(folded[i:])
 		if !isWordRune(r) {
-			if !isPhonePunct(r) {
-				flush()
-			}
+			sep.WriteRune(r)
 			i += size
 			continue
 		}
@@ -157,26 +179,25 @@ func Terms(text string) []string {
 			j += size
 		}
 		w := capRunes(folded[i:j], MaxTextRunes)
-		if isDigits(w) {
-			group = append(group, w)
-			digits += len(w)
+		between := sep.String()
+		sep.Reset()
+		if len(out) > 0 && between != "" && strings.Trim(between, connectors) == "" {
+			last := &out[len(out)-1]
+			last.words = append(last.words, w)
 		} else {
-			flush()
-			add(w)
+			out = append(out, segment{words: []string{w}, phoneBefore: len(out) > 0 && strings.Trim(between, phonePunct) == ""})
 		}
 		i = j
 	}
-	flush()
 	return out
 }
 
-func isPhonePunct(r rune) bool {
-	switch r {
-	case ' ', '+', '-', '(', ')', '\t', '\u00a0':
-		return true
-	}
-	return false
-}
+// connectors join words into one segment; phonePunct is what may stand
+// between the digit groups of a phone number.
+const (
+	connectors = "._-/'’"
+	phonePunct = " +-()\t\u00a0"
+)
 
 // isDigits reports whether w is ASCII digits only: the digits a phone
 // number is kept as.
@@ -195,22 +216,22 @@ type document struct {
 	pub, sec []string
 }
 
-// newDocument builds r's words. Ids are kept split (so "3a1d" finds
-// "tpol_3a1d") and whole without punctuation (so "tpol3a1d" does); a
-// phone number is kept as its digits and every tail of at least
-// minPhoneDigits of them, so that a number typed without its country
-// or area code is found too.
+// newDocument builds r's words. Every field is kept as its words and,
+// for a segment of several words (see segments), as every tail of the
+// segment joined: "tpol_3a1d" is tpol, 3a1d and tpol3a1d, so that "3a1d",
+// "tpol3a1d" and "tpol_3a" (the term tpol3a) all find it, and
+// "janis.b.1990@example.com" holds janisb1990 and b1990 for "janis.b"
+// and "b.1990". A phone number is kept as its digits and every tail of
+// at least minPhoneDigits of them, so that a number typed without its
+// country or area code is found too.
 func newDocument(r Row) document {
 	var d document
-	for _, id := range []string{r.ID, r.InsurerID, r.ExternalID} {
-		d.pub = appendIdentifier(d.pub, id)
+	for _, f := range []string{r.ID, r.InsurerID, r.ExternalID, r.FirstName, r.LastName} {
+		d.pub = appendField(d.pub, f)
 	}
-	d.pub = append(d.pub, words(Fold(r.FirstName))...)
-	d.pub = append(d.pub, words(Fold(r.LastName))...)
-
-	d.sec = append(d.sec, words(Fold(r.Email))...)
-	d.sec = appendIdentifier(d.sec, r.VIN)
-	d.sec = appendIdentifier(d.sec, r.Plate)
+	for _, f := range []string{r.Email, r.VIN, r.Plate} {
+		d.sec = appendField(d.sec, f)
+	}
 	if p := digitsOf(r.Phone); p != "" {
 		d.sec = append(d.sec, p)
 		for n := len(p) - 1; n >= minPhoneDigits; n-- {
@@ -220,11 +241,12 @@ func newDocument(r Row) document {
 	return d
 }
 
-func appendIdentifier(dst []string, id string) []string {
-	ws := words(Fold(id))
-	dst = append(dst, ws...)
-	if len(ws) > 1 {
-		dst = append(dst, capRunes(strings.Join(ws, ""), MaxTextRunes))
+func appendField(dst []string, field string) []string {
+	for _, seg := range segments(Fold(field)) {
+		dst = append(dst, seg.words...)
+		for i := 0; i < len(seg.words)-1; i++ {
+			dst = append(dst, capRunes(strings.Join(seg.words[i:], ""), MaxTextRunes))
+		}
 	}
 	return dst
 }

@@ -250,8 +250,8 @@ func contract(t *testing.T, open func(*testing.T) index.Store) {
 				t.Errorf("Search(%q) = %v, want the exact match first", text, got)
 			}
 		}
-		if got := ids(search(t, s, index.Query{Text: "ext-9001-2", Public: true})); len(got) != 0 {
-			t.Errorf("Search(ext-9001-2) = %v, want none", got)
+		if got := ids(search(t, s, index.Query{Text: "ext-9001-3"})); len(got) != 0 {
+			t.Errorf("Search(ext-9001-3) = %v, want none", got)
 		}
 	})
 

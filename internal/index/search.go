@@ -264,7 +264,7 @@ func (s *sqlStore) orderBy(b *strings.Builder, p plan, a *sqlstore.Args, tsRef s
 	if s.d == sqlstore.Postgres {
 		b.WriteString(`ts_rank(r.doc, ` + tsRef + `) DESC`)
 	} else {
-		b.WriteString(`bm25(index_fts)`)
+		b.WriteString(`r.score`)
 	}
 	b.WriteString(`, r.created_at DESC, r.id ASC`)
 }
@@ -280,8 +280,22 @@ func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
 	}
 	var b strings.Builder
 	a := s.d.NewArgs()
-	b.WriteString(`SELECT ` + rowColumns)
-	tsRef := s.from(&b, p, a, noFacet)
+	var tsRef string
+	switch {
+	case len(p.terms) > 0 && s.d == sqlstore.SQLite:
+		// Ranking by relevance reads every match anyway: counting them in
+		// the same pass spares a second one. bm25 is taken in a subquery,
+		// as SQLite refuses it beside a window function.
+		b.WriteString(`SELECT ` + rowColumns + `, count(*) OVER () FROM (SELECT r.*, bm25(index_fts) AS score`)
+		s.from(&b, p, a, noFacet)
+		b.WriteString(`) r`)
+	case len(p.terms) > 0:
+		b.WriteString(`SELECT ` + rowColumns + `, count(*) OVER ()`)
+		tsRef = s.from(&b, p, a, noFacet)
+	default:
+		b.WriteString(`SELECT ` + rowColumns)
+		s.from(&b, p, a, noFacet)
+	}
 	s.orderBy(&b, p, a, tsRef)
 	b.WriteString(` LIMIT ` + a.Add(q.Limit) + ` OFFSET ` + a.Add(q.Offset))
 	db, done, err := s.reader(ctx)
@@ -295,8 +309,13 @@ func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
 	}
 	defer rows.Close()
 	page := Page{Rows: make([]Row, 0, q.Limit)}
+	total := -1
+	var extra []any
+	if len(p.terms) > 0 {
+		extra = append(extra, &total)
+	}
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := scanRow(rows, extra...)
 		if err != nil {
 			return Page{}, s.fail("search", err)
 		}
@@ -311,6 +330,10 @@ func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
 	if n := len(page.Rows); n < q.Limit && (n > 0 || q.Offset == 0) {
 		// The page holds the last matching row: no need to count.
 		page.Total = q.Offset + n
+		return page, nil
+	}
+	if total >= 0 {
+		page.Total = total
 		return page, nil
 	}
 	rows.Close()
@@ -472,9 +495,11 @@ func (s *sqlStore) reader(ctx context.Context) (querier, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := conn.ExecContext(ctx, pragmaCacheSize); err != nil {
-		conn.Close()
-		return nil, nil, err
+	for _, p := range []string{pragmaCacheSize, pragmaMmap} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
 	}
 	return conn, func() { conn.Close() }, nil
 }
