@@ -34,8 +34,8 @@ func highlight(text string, terms []string) []policies.Segment {
 			continue
 		}
 		for _, t := range terms {
-			if t != "" && strings.HasPrefix(fs[pos:], t) {
-				for b := pos; b < pos+len(t); b++ {
+			if end, ok := matchAt(fs, pos, t); ok {
+				for b := pos; b < end; b++ {
 					marked[origin[b]] = true
 				}
 				any = true
@@ -54,6 +54,36 @@ func highlight(text string, terms []string) []policies.Segment {
 		}
 	}
 	return segs
+}
+
+// connectors join words into one search term ("janis.b" is the term
+// "janisb"): a term may run across them, as the index matches it.
+const connectors = "._-/'’"
+
+// matchAt matches term against s from byte pos, stepping over a
+// connector between two letters or digits; it returns where the match
+// ends.
+func matchAt(s string, pos int, term string) (int, bool) {
+	if term == "" {
+		return 0, false
+	}
+	i, j := pos, 0
+	for j < len(term) {
+		if i >= len(s) {
+			return 0, false
+		}
+		if s[i] == term[j] {
+			i, j = i+1, j+1
+			continue
+		}
+		r := []rune(s[i:min(len(s), i+4)])[0]
+		if j > 0 && strings.ContainsRune(connectors, r) {
+			i += len(string(r))
+			continue
+		}
+		return 0, false
+	}
+	return i, true
 }
 
 // wordStart reports whether a letter or digit run starts at byte pos.

@@ -16,6 +16,8 @@ func TestHighlight(t *testing.T) {
 		{"Ştefan Ţîrcă", []string{"tir"}, []policies.Segment{{Text: "Ştefan ", Mark: false}, {Text: "Ţîr", Mark: true}, {Text: "că", Mark: false}}},
 		// Only word starts match: "anis" is inside "Jānis".
 		{"Jānis", []string{"anis"}, nil},
+		{"janis.berzins@example.com", []string{"janisberz"}, []policies.Segment{{Text: "janis.berz", Mark: true}, {Text: "ins@example.com", Mark: false}}},
+		{"TEST-TESTE76R4R7D", []string{"testteste"}, []policies.Segment{{Text: "TEST-TESTE", Mark: true}, {Text: "76R4R7D", Mark: false}}},
 		{"janis.b@example.com", []string{"janis", "b"}, []policies.Segment{{Text: "janis", Mark: true}, {Text: ".", Mark: false}, {Text: "b", Mark: true}, {Text: "@example.com", Mark: false}}},
 		{"Groß", []string{"gross"}, []policies.Segment{{Text: "Groß", Mark: true}}},
 		{"", []string{"x"}, nil},
