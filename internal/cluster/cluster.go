@@ -22,6 +22,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,7 +187,43 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := c.startBalancer(haproxy); err != nil {
 		return c, err
 	}
+	if err := c.registerWebhooks(ctx); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// indexKeys are the demo secret keys every instance indexes with, and
+// their tenants' webhook secrets (distributor_id:mode=whsec_…), as an
+// operator would configure INDEX_KEYS and KASKO_WEBHOOK_SECRETS.
+var indexKeys = []struct{ key, distributor, mode, secret string }{
+	{sandbox.KeyASecretTest, sandbox.DistributorAID, "test", sandbox.WebhookSecretATest},
+	{sandbox.KeyASecretLive, sandbox.DistributorAID, "live", sandbox.WebhookSecretALive},
+	{sandbox.KeyBSecretTest, sandbox.DistributorBID, "test", sandbox.WebhookSecretBTest},
+}
+
+// registerWebhooks points the sandbox's webhooks at the balancer, one
+// per tenant: any instance may receive a delivery.
+func (c *Cluster) registerWebhooks(ctx context.Context) error {
+	for _, k := range indexKeys {
+		target := c.URL + "/webhooks/kasko?tenant=" + url.QueryEscape("kasko:"+k.distributor+":"+k.mode)
+		body, _ := json.Marshal(map[string]string{"url": target})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.SandboxURL+sandbox.AdminPath+"/webhooks", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+k.key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.client.Do(req)
+		if err != nil {
+			return fmt.Errorf("register webhook: %w", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("register webhook: sandbox answered %d", resp.StatusCode)
+		}
+	}
+	return nil
 }
 
 // Build compiles cmd/dashboard and cmd/sandbox of the module the current
@@ -298,7 +335,14 @@ func (c *Cluster) startDashboard(ctx context.Context, path string, i int) error 
 		"TRUSTED_PROXIES":    "127.0.0.1/32",
 		"LOG_FORMAT":         "json",
 		"PATH":               os.Getenv("PATH"),
+		"INDEX_POLL":         "2s",
 	}
+	var keys, secrets []string
+	for _, k := range indexKeys {
+		keys = append(keys, k.key)
+		secrets = append(secrets, k.distributor+":"+k.mode+"="+k.secret)
+	}
+	env["INDEX_KEYS"], env["KASKO_WEBHOOK_SECRETS"] = strings.Join(keys, ","), strings.Join(secrets, ",")
 	for k, v := range c.opts.Env {
 		env[k] = v
 	}

@@ -24,7 +24,7 @@ func TestZZDiag(t *testing.T) {
 	}
 	for _, public := range []bool{false, true} {
 		for _, text := range texts {
-			for range 2 {
+			for range 3 {
 				t0 := time.Now()
 				p, err := s.Search(ctx, index.Query{Tenant: benchTenant, Text: text, Limit: 25, Public: public})
 				if err != nil {
