@@ -7,9 +7,12 @@ package apiclient
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Sentinels for the classes of upstream failure a caller acts on. Every
@@ -74,6 +77,44 @@ type Error struct {
 	Kind error
 	// Cause is the underlying transport or decoding error, if any.
 	Cause error
+	// RetryIn is the wait the upstream asked for with Retry-After on a
+	// 429 or 503 (see ParseRetryAfter); 0 when it asked for none.
+	RetryIn time.Duration
+}
+
+// RetryAfter is how long the upstream asked the caller to wait before
+// trying again, 0 when it did not say. Retrying code finds it through
+// errors.As with an interface{ RetryAfter() time.Duration }.
+func (e *Error) RetryAfter() time.Duration { return e.RetryIn }
+
+// ParseRetryAfter reads the Retry-After header of an answer with status
+// at now. It counts only for 429 and 503, the answers that define it as
+// "come back later"; on a redirect it means something else. The value is
+// delay-seconds or an HTTP date; a date in the past, a negative or
+// unreadable value is 0 (no wait asked for). Bounding the wait is the
+// caller's business: a client does not know how long its caller can
+// afford to wait.
+func ParseRetryAfter(status int, value string, now time.Time) time.Duration {
+	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+		return 0
+	}
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(math.MaxInt64/time.Second) {
+			return time.Duration(math.MaxInt64)
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(value); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func (e *Error) Error() string {

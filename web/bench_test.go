@@ -198,9 +198,9 @@ const listClients = 20
 // ratio is dash req/s ÷ upstream req/s; the upstream figures are those
 // of the newest-first list in every variant, the baseline the list had
 // before the index. BENCH_LIST_PHASE sets one phase's duration (default
-// 3s); every phase also stops after listMaxPerClient requests per client.
+// 5s); every phase also stops after listMaxPerClient requests per client.
 func BenchmarkListConcurrent(b *testing.B) {
-	phase := 3 * time.Second
+	phase := 5 * time.Second
 	if v := os.Getenv("BENCH_LIST_PHASE"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > 5*time.Minute {

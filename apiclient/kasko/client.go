@@ -44,6 +44,10 @@ const (
 	maxErrorBody = 64 << 10
 	maxJSONBody  = 32 << 20
 
+	// maxPageHint bounds the room reserved for a list page's items before
+	// any arrived: the upstream caps limit at 100.
+	maxPageHint = 100
+
 	maxIDLength = 256
 )
 
@@ -126,7 +130,10 @@ func (c *Client) ListPolicies(ctx context.Context, p ListParams) (*PolicyPage, e
 		return nil, err
 	}
 	var body listWire
-	h, err := c.doJSON(ctx, request{op: op, method: http.MethodGet, url: u, accept: MediaTypeV2, auth: true}, &body)
+	h, err := c.doDecode(ctx, request{op: op, method: http.MethodGet, url: u, accept: MediaTypeV2, auth: true}, func(r io.Reader) (err error) {
+		body, err = decodeListV2(r, min(p.Limit, maxPageHint))
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +186,14 @@ func (c *Client) GetPolicy(ctx context.Context, id string) (*Policy, error) {
 		return nil, err
 	}
 	var p Policy
-	h, err := c.doJSON(ctx, request{op: op, method: http.MethodGet, url: c.endpoint("policies", id), accept: MediaTypeV2, auth: true}, &p)
+	h, err := c.doDecode(ctx, request{op: op, method: http.MethodGet, url: c.endpoint("policies", id), accept: MediaTypeV2, auth: true}, func(r io.Reader) error {
+		dec := json.NewDecoder(r)
+		dec.UseNumber()
+		if err := decodePolicy(dec, (*policyFields)(&p)); err != nil {
+			return err
+		}
+		return expectEOF(dec)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +365,20 @@ type request struct {
 
 // doJSON performs r and decodes a 2xx JSON answer into out.
 func (c *Client) doJSON(ctx context.Context, r request, out any) (http.Header, error) {
+	return c.doDecode(ctx, r, func(body io.Reader) error {
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, out)
+	})
+}
+
+// doDecode performs r and hands the body of a 2xx JSON answer to decode,
+// capped at maxJSONBody. A failure is an answer too large, a transport
+// failure while reading, or an undecodable answer, told apart by what
+// the capped reader saw rather than by the error decode returns.
+func (c *Client) doDecode(ctx context.Context, r request, decode func(io.Reader) error) (http.Header, error) {
 	resp, cancel, err := c.send(ctx, r)
 	if err != nil {
 		return nil, err
@@ -371,21 +399,56 @@ func (c *Client) doJSON(ctx context.Context, r request, out any) (http.Header, e
 			return nil, fail("answer is not JSON", nil)
 		}
 	}
-	b, err := apiclient.ReadLimited(resp.Body, maxJSONBody)
-	if err != nil {
-		if errors.Is(err, apiclient.ErrBodyTooLarge) {
-			return nil, fail("answer too large", err)
-		}
-		e := apiclient.TransportError(upstream, r.op, err)
+	body := &cappedReader{r: resp.Body, left: maxJSONBody}
+	err = decode(body)
+	switch {
+	case body.tooLarge:
+		return nil, fail("answer too large", fmt.Errorf("%w (%d bytes)", apiclient.ErrBodyTooLarge, int64(maxJSONBody)))
+	case body.err != nil:
+		e := apiclient.TransportError(upstream, r.op, body.err)
 		e.StatusCode = resp.StatusCode
 		e.RequestID = apiclient.Redact(h.Get("X-Request-Id"))
 		c.logFailure(ctx, e)
 		return nil, e
-	}
-	if err := json.Unmarshal(b, out); err != nil {
+	case err != nil:
 		return nil, fail("answer could not be decoded", err)
 	}
 	return h, nil
+}
+
+// cappedReader reads at most left bytes of r; one more is tooLarge, so
+// that a misbehaving upstream cannot exhaust memory (as ReadLimited, for
+// a reader that is decoded as it arrives). err keeps the first read
+// failure other than EOF.
+type cappedReader struct {
+	r        io.Reader
+	left     int64
+	tooLarge bool
+	err      error
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.tooLarge {
+		return 0, apiclient.ErrBodyTooLarge
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	// Asking for one byte past the cap tells a body of exactly the cap
+	// from a longer one.
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	if int64(n) > c.left {
+		c.tooLarge = true
+		return 0, apiclient.ErrBodyTooLarge
+	}
+	c.left -= int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
 }
 
 // send performs r. On success the caller owns resp.Body and must call
@@ -450,6 +513,7 @@ func responseError(op string, resp *http.Response) *apiclient.Error {
 		StatusCode: resp.StatusCode,
 		RequestID:  apiclient.Redact(resp.Header.Get("X-Request-Id")),
 		Kind:       apiclient.SentinelForStatus(resp.StatusCode),
+		RetryIn:    apiclient.ParseRetryAfter(resp.StatusCode, resp.Header.Get("Retry-After"), time.Now()),
 	}
 	b, _ := apiclient.ReadLimited(resp.Body, maxErrorBody)
 	if env, ok := decodeEnvelope(b); ok {

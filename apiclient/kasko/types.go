@@ -120,38 +120,13 @@ func (p *Policy) IsWithheld(field string) bool {
 type policyFields Policy
 
 // UnmarshalJSON decodes a policy and records which withholdable fields
-// were absent.
+// were absent, parsing b once (see decodePolicy).
 func (p *Policy) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
 	var f policyFields
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	if err := dec.Decode(&f); err != nil {
+	if err := decodePolicy(dec, &f); err != nil {
 		return err
-	}
-	var quoteRaw map[string]json.RawMessage
-	if q, ok := raw["quote"]; ok && !bytes.Equal(bytes.TrimSpace(q), []byte("null")) {
-		if err := json.Unmarshal(q, &quoteRaw); err != nil {
-			return fmt.Errorf("quote: %w", err)
-		}
-	}
-	f.Withheld = nil
-	for _, name := range WithholdableFields {
-		if sub, ok := strings.CutPrefix(name, "quote."); ok {
-			// A policy without a quote at all withholds nothing inside it.
-			if quoteRaw != nil {
-				if _, present := quoteRaw[sub]; !present {
-					f.Withheld = append(f.Withheld, name)
-				}
-			}
-			continue
-		}
-		if _, present := raw[name]; !present {
-			f.Withheld = append(f.Withheld, name)
-		}
 	}
 	// Keep what the transport layer set; the body does not carry it.
 	f.ETag, f.LastModified, f.RequestID = p.ETag, p.LastModified, p.RequestID

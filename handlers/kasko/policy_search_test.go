@@ -28,6 +28,7 @@ func TestIndexedList(t *testing.T) {
 		"filters compose with counts, sort": checkFiltersComposeWithCountsAndSort,
 		"bad filter values say where":       checkFilterBadValuesSayWhere,
 		"public keys search what they see":  checkPublicKeySearchesOnlyWhatItMaySee,
+		"every key sees its own tenant":     checkEveryKeySeesItsOwnTenant,
 	} {
 		t.Run(name, func(t *testing.T) { check(t, srv) })
 	}
@@ -305,5 +306,41 @@ func waitRow(t *testing.T, idx index.Store, id string, ok func(index.Row) bool) 
 			t.Fatalf("row %s: not as expected within 5s (%+v, %v)", id, r, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkEveryKeySeesItsOwnTenant: each demo key's list holds its own
+// distributor and mode's policies alone (the fixture of A test, the live
+// fixture of A live, B's own), and public keys never get an email.
+func checkEveryKeySeesItsOwnTenant(t *testing.T, srv *webtest.Server) {
+	ctx := context.Background()
+	owner := map[string]string{
+		sandbox.FixtureInsurerPolicyID: tenantATest,
+		sandbox.FixtureLiveInsurerID:   indexsync.TenantOf(sandbox.KeyASecretLive, sandbox.DistributorAID),
+	}
+	other, err := srv.Index.Get(ctx, indexsync.TenantOf(sandbox.KeyBSecretTest, sandbox.DistributorBID), sandbox.FixtureOtherDistributorID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner[other.InsurerID] = indexsync.TenantOf(sandbox.KeyBSecretTest, sandbox.DistributorBID)
+	for _, c := range srv.Upstream.Sandbox.Credentials() {
+		b := srv.SignedIn(t, c.Key)
+		tenant := indexsync.TenantOf(c.Key, c.DistributorID)
+		for id, want := range owner {
+			// A prefix: the exact id would open the policy.
+			r := b.Page(t, "/policies?q="+url.QueryEscape(strings.ToLower(id[:len(id)-1])), http.StatusOK)
+			rows := rowTexts(r.Doc)
+			got := len(rows) == 1 && strings.Contains(rows[0], id)
+			if got != (want == tenant) {
+				t.Errorf("%s (%s %s) searching %s: rows %q", c.DistributorName, c.Kind, c.Mode, id, rows)
+			}
+		}
+		r := b.Page(t, "/policies?size=100", http.StatusOK)
+		if c.Kind == "public" && strings.Contains(r.Body, "@example.") {
+			t.Errorf("%s (%s %s): an email reaches a public key's list", c.DistributorName, c.Kind, c.Mode)
+		}
+		if c.Kind == "secret" && !strings.Contains(r.Body, "@") {
+			t.Errorf("%s (%s %s): a secret key's list shows no email", c.DistributorName, c.Kind, c.Mode)
+		}
 	}
 }

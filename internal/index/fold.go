@@ -111,9 +111,33 @@ func capRunes(s string, n int) string {
 // match. Both stores build their queries from Terms alone, so nothing a
 // user types reaches the query syntax of FTS5 or tsquery.
 func Terms(text string) []string {
-	var out []string
-	add := func(t string) {
-		if t != "" && len(out) < maxTerms {
+	terms := queryTerms(text)
+	out := make([]string, len(terms))
+	for i, t := range terms {
+		out[i] = t.text
+	}
+	return out
+}
+
+// term is one query term and the words it may be the prefix of.
+type term struct {
+	text string
+	// plain: a word; joined: the joined words of a segment (see
+	// appendField).
+	plain, joined bool
+}
+
+// queryTerms is Terms, with where each term is looked for: a term
+// joined from several words only among joined words, a single word
+// only among words, unless it mixes letters and digits, as ids do
+// ("tpol3a1d" is the joined tpol_3a1d typed without its "_"). Names
+// are never looked for among joined words, which hold one unique word
+// per row ("jorgmuller1234" for an e-mail): a short name prefix would
+// otherwise have to visit all of them.
+func queryTerms(text string) []term {
+	var out []term
+	add := func(t term) {
+		if t.text != "" && len(out) < maxTerms {
 			out = append(out, t)
 		}
 	}
@@ -124,10 +148,10 @@ func Terms(text string) []string {
 	digits := 0
 	flush := func() {
 		if len(group) > 1 && digits >= minPhoneDigits {
-			add(capRunes(strings.Join(group, ""), MaxTextRunes))
+			add(term{text: capRunes(strings.Join(group, ""), MaxTextRunes), plain: true})
 		} else {
 			for _, g := range group {
-				add(g)
+				add(term{text: g, plain: true})
 			}
 		}
 		group, digits = group[:0], 0
@@ -143,11 +167,29 @@ func Terms(text string) []string {
 			continue
 		}
 		flush()
-		add(t)
+		if len(seg.words) > 1 {
+			add(term{text: t, joined: true})
+		} else {
+			add(term{text: t, plain: true, joined: hasLetterAndDigit(t)})
+		}
 	}
 	flush()
 	return out
 }
+
+func hasLetterAndDigit(s string) bool {
+	letter, digit := false, false
+	for _, r := range s {
+		letter = letter || unicode.IsLetter(r)
+		digit = digit || unicode.IsDigit(r)
+	}
+	return letter && digit
+}
+
+// joinedMark starts every joined word in both stores: it is no letter
+// or digit, so no plain word shares a prefix with a joined one (FTS5
+// is told it is part of a word with tokenchars).
+const joinedMark = "_"
 
 // segment is a run of words joined by connectors ("tpol_3a1d" is tpol,
 // 3a1d); phoneBefore says that what separated it from the segment
@@ -245,7 +287,7 @@ func appendField(dst []string, field string) []string {
 	for _, seg := range segments(Fold(field)) {
 		dst = append(dst, seg.words...)
 		for i := 0; i < len(seg.words)-1; i++ {
-			dst = append(dst, capRunes(strings.Join(seg.words[i:], ""), MaxTextRunes))
+			dst = append(dst, joinedMark+capRunes(strings.Join(seg.words[i:], ""), MaxTextRunes))
 		}
 	}
 	return dst

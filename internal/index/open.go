@@ -121,7 +121,7 @@ func sqliteMigrations() []sqlstore.Migration {
 		// time as text. Text is folded and split in Go (Fold, Terms), so
 		// the tokenizer only splits on the spaces between the words.
 		`CREATE VIRTUAL TABLE index_fts USING fts5(pub, sec, content='', contentless_delete=1,
-			tokenize="unicode61 remove_diacritics 0")`,
+			tokenize="unicode61 remove_diacritics 0 tokenchars '_'")`,
 		`INSERT INTO index_fts (index_fts, rank) VALUES ('secure-delete', 1)`,
 		// Every deletion path (Delete, DeleteUnseen, Purge) takes the
 		// row's words with it.

@@ -27,7 +27,7 @@ type plan struct {
 	q Query
 	// terms are Terms(q.Text); none with text set means the text can
 	// match nothing (it held no letters or digits).
-	terms   []string
+	terms   []term
 	noMatch bool
 	// exact is the text as an id: a row with that id, insurer id or
 	// external id comes first by relevance.
@@ -73,7 +73,7 @@ func newPlan(q Query, paging bool) (plan, error) {
 	}
 	p := plan{q: q}
 	if strings.TrimSpace(q.Text) != "" {
-		p.terms = Terms(q.Text)
+		p.terms = queryTerms(q.Text)
 		p.noMatch = len(p.terms) == 0
 		p.exact = strings.ToLower(strings.TrimSpace(clean(capRunes(q.Text, MaxTextRunes))))
 	}
@@ -145,14 +145,25 @@ const (
 	facetExpired
 )
 
-// ftsMatch is the FTS5 query of the terms: each a quoted prefix,
-// restricted to the public column for public readers. Terms holds only
-// letters and digits, but the quotes are doubled all the same, so that
-// no text can ever become FTS5 syntax.
-func ftsMatch(terms []string, public bool) string {
+// ftsMatch is the FTS5 query of the terms: each a quoted prefix of a
+// word or joined word (see queryTerms), restricted to the public column
+// for public readers. Terms hold only letters and digits, but quotes
+// are doubled all the same, so that no text can ever become FTS5
+// syntax.
+func ftsMatch(terms []term, public bool) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		phrase := `"` + strings.ReplaceAll(t, `"`, `""`) + `"*`
+		var alts []string
+		if t.plain {
+			alts = append(alts, `"`+strings.ReplaceAll(t.text, `"`, `""`)+`"*`)
+		}
+		if t.joined {
+			alts = append(alts, `"`+joinedMark+strings.ReplaceAll(t.text, `"`, `""`)+`"*`)
+		}
+		phrase := strings.Join(alts, " OR ")
+		if len(alts) > 1 || public {
+			phrase = "(" + phrase + ")"
+		}
 		if public {
 			phrase = `{pub} : ` + phrase
 		}
@@ -163,17 +174,27 @@ func ftsMatch(terms []string, public bool) string {
 
 // tsQuery is the tsquery of the terms: each a prefix of a public lexeme
 // or, for secret readers, of a restricted one too (secretPrefix).
-func tsQuery(terms []string, public bool) string {
+func tsQuery(terms []term, public bool) string {
 	quote := func(s string) string {
 		return `'` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `''`) + `':*`
 	}
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		if public {
-			parts[i] = quote(t)
-		} else {
-			parts[i] = "(" + quote(t) + " | " + quote(secretPrefix+t) + ")"
+		var lexemes []string
+		if t.plain {
+			lexemes = append(lexemes, t.text)
 		}
+		if t.joined {
+			lexemes = append(lexemes, joinedMark+t.text)
+		}
+		var alts []string
+		for _, l := range lexemes {
+			alts = append(alts, quote(l))
+			if !public {
+				alts = append(alts, quote(secretPrefix+l))
+			}
+		}
+		parts[i] = "(" + strings.Join(alts, " | ") + ")"
 	}
 	return strings.Join(parts, " & ")
 }
@@ -471,7 +492,7 @@ func cacheKey(kind string, p plan, changed int64) string {
 		Expired                   *bool
 		CF, CT, SF, ST, EF, ET    string
 		PremiumMin, PremiumMax    *int64
-	}{kind, changed, q.Tenant, q.Public, p.terms, q.Status, q.Product, q.Currency, q.Expired,
+	}{kind, changed, q.Tenant, q.Public, Terms(q.Text), q.Status, q.Product, q.Currency, q.Expired,
 		q.CreatedFrom, q.CreatedTo, q.StartFrom, q.StartTo, q.EndFrom, q.EndTo, q.PremiumMin, q.PremiumMax})
 	return string(k)
 }

@@ -57,9 +57,6 @@ func (s *sqlStore) fail(what string, err error) error {
 	return fmt.Errorf("index: %s (%s): %w", what, s.d, err)
 }
 
-// ph is the n-th placeholder of a fixed query.
-func (s *sqlStore) ph(n int) string { return s.d.Placeholder(n) }
-
 // q replaces $1, $2, … in a fixed query with the dialect's placeholders,
 // so that each query is written once.
 func (s *sqlStore) q(query string) string {
