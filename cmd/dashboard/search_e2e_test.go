@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"backoffice/internal/browsertest"
 	"backoffice/internal/sandbox"
@@ -85,6 +86,11 @@ func TestBrowserSearchFilterAndLiveRows(t *testing.T) {
 	// stays on the box just ticked.
 	b.Do(t, chromedp.Navigate(d.url+"/policies"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="filters"]`)))
 	b.WaitReady(t)
+	// The panel is folded until a filter is in use: Enter on its summary
+	// unfolds it.
+	b.Do(t, chromedp.Focus(chromedp.CSS(`[data-testid="filters-toggle"]`)), chromedp.KeyEvent(kb.Enter))
+	browsertest.Get(t, b, chromedp.Poll[bool](`document.querySelector('#filters').open`, chromedp.WithPollingTimeout(5*time.Second)))
+	b.Axe(t, "list, filters unfolded")
 	b.Do(t, chromedp.Focus(chromedp.CSS(`[data-testid="filter-status"] input[value="cancelled"]`)))
 	b.Do(t, chromedp.KeyEvent(" "))
 	browsertest.Get(t, b, chromedp.Poll[bool](`location.search.includes("status=cancelled")`, chromedp.WithPollingTimeout(10*time.Second)))

@@ -431,7 +431,7 @@ func searchPager(s searchState, count int) policies.Pager {
 // filterPanel builds the panel: every option with its count, the ranges,
 // and what is wrong with a refused value.
 func (p *Policies) filterPanel(ctx context.Context, s searchState, fc index.Facets, problems map[string]filterProblem) *policies.FilterPanel {
-	panel := &policies.FilterPanel{Active: s.active()}
+	panel := &policies.FilterPanel{Active: s.active(), Open: s.active() > 0 || len(problems) > 0}
 	clear := searchState{listState: s.listState, Q: s.Q}
 	panel.ClearURL = clear.at(1).url()
 

@@ -359,6 +359,8 @@ type FilterPanel struct {
 	// the search text and the order.
 	Active   int
 	ClearURL string
+	// Open shows the panel unfolded: filters are in use, or one is wrong.
+	Open bool
 }
 
 // FilterGroup is a set of values to choose from (status, product, …);
