@@ -83,6 +83,10 @@ type Handlers struct {
 	index        index.Store
 	poke         func(tenant string)
 	now          func() time.Time
+	// regions and views keep indexed list regions and each tenant's index
+	// state in memory for a moment (policy_cache.go).
+	regions *regionCache
+	views   tenantViews
 
 	// Auth serves the KASKO sign-in form.
 	Auth *Auth
@@ -105,6 +109,7 @@ func New(core *handlers.Core, d Deps) *Handlers {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.regions = newRegionCache()
 	if h.audit == nil {
 		h.audit = audit.NewMemory()
 	}

@@ -30,6 +30,8 @@ func (h *Handlers) indexPolicy(ctx context.Context, pol *kaskoapi.Policy) {
 	if err := indexsync.Refresh(ctx, h.index, u.Tenant, pol, h.now()); err != nil {
 		h.core.Log.WarnContext(ctx, "policy index: write-through failed", "policy", pol.ID, "err", err)
 	}
+	// This instance's next list shows the row at once.
+	h.views.forget(u.Tenant)
 }
 
 // pokeIndex asks the sync for the head of the user's list now (a policy

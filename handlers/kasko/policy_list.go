@@ -147,6 +147,9 @@ func (p *Policies) List(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Policies) renderList(w http.ResponseWriter, r *http.Request, status int, v policies.ListView) error {
 	if handlers.IsHTMX(r) && r.Header.Get("HX-Target") == "policy-table" {
+		if v.Region != nil {
+			return handlers.Render(w, r, status, v.Region)
+		}
 		return handlers.Render(w, r, status, policies.Table(v.Table))
 	}
 	return handlers.Render(w, r, status, policies.ListPage(v))

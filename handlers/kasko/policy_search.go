@@ -1,6 +1,7 @@
 package kasko
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/a-h/templ"
 
 	"backoffice/apiclient"
 	"backoffice/handlers"
@@ -237,19 +240,19 @@ func (s searchState) indexQuery(tenant string, public bool) index.Query {
 }
 
 // indexCovers reports whether the index holds (or is filling) the
-// tenant's rows, with its sync state for the freshness line.
-func (p *Policies) indexCovers(ctx context.Context, tenant string) (index.SyncState, bool) {
+// tenant's rows, with its sync state and change counter.
+func (p *Policies) indexCovers(ctx context.Context, tenant string) (tenantView, bool) {
 	if p.h.index == nil {
-		return index.SyncState{}, false
+		return tenantView{}, false
 	}
-	st, err := p.h.index.SyncState(ctx, tenant)
+	tv, err := p.h.views.get(ctx, p.h.index, tenant, p.h.now())
 	if err != nil {
 		// The upstream list still works: a failing index costs search,
 		// not the list.
 		p.h.core.Log.WarnContext(ctx, "policy index unavailable; listing from the upstream", "err", err)
-		return st, false
+		return tv, false
 	}
-	return st, !st.FullStarted.IsZero() || !st.FullDone.IsZero()
+	return tv, !tv.sync.FullStarted.IsZero() || !tv.sync.FullDone.IsZero()
 }
 
 // freshness is what the list says of the index's age and progress.
@@ -286,7 +289,7 @@ func ago(d time.Duration) string {
 
 // listIndexed serves the list from the index: search, filters with
 // counts, any order. A plain submit of an exact id opens that policy.
-func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listState, sync index.SyncState) error {
+func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listState, tv tenantView) error {
 	ctx := r.Context()
 	u := currentUser(ctx)
 	public := u.ReadOnly()
@@ -294,35 +297,65 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 	if err != nil {
 		return err
 	}
-	if s.Q != "" && !handlers.IsHTMX(r) {
-		if id, ok, err := p.exactID(ctx, u.Tenant, public, s.Q); err != nil {
+	clk := p.clock(p.h.core.Sessions.Preferences(r))
+	key := regionKey(u.Tenant, tv.changed, public, i18n.Lang(ctx), clk, s.values().Encode())
+	rg, hit := p.h.regions.get(key)
+	if !hit {
+		if rg, err = p.region(ctx, s, problems, public, clk); err != nil {
 			return err
-		} else if ok {
+		}
+		p.h.regions.put(key, rg)
+	}
+	// A plain submit of an exact id opens that policy; typing (htmx)
+	// only lists it.
+	if s.Q != "" && !handlers.IsHTMX(r) {
+		id := rg.exact
+		if id == "" {
+			if id, err = p.upstreamID(ctx, s.Q); err != nil {
+				return err
+			}
+		}
+		if id != "" {
 			handlers.Redirect(w, r, paths.Policy(id))
 			return nil
 		}
 	}
-	v := policies.ListView{Meta: p.h.core.Meta(r, i18n.T(ctx, "policies.title")), Indexed: true, FindQuery: s.Q, Fresh: p.freshness(sync)}
+	v := policies.ListView{Meta: p.h.core.Meta(r, i18n.T(ctx, "policies.title")), Indexed: true, FindQuery: s.Q, Fresh: p.freshness(tv.sync)}
 	v.Meta.Nav = layout.SectionPolicies
-	t := &v.Table
+	if rg.pastEnd {
+		return &handlers.Error{Status: http.StatusNotFound, MessageKey: "policies.error.past_end"}
+	}
+	status := http.StatusOK
+	if rg.problems {
+		status = http.StatusBadRequest
+	}
+	v.Region = templ.Raw(string(rg.html))
+	return p.renderList(w, r, status, v)
+}
+
+// region renders the list region of a state: the query, the counts, the
+// rows; with refused filters, the panel saying which and no rows.
+func (p *Policies) region(ctx context.Context, s searchState, problems map[string]filterProblem, public bool, clk clock) (region, error) {
+	u := currentUser(ctx)
+	var err error
+	var t policies.TableView
 	t.Sort, t.Size, t.Searching = s.Sort, s.Size, s.Q
 	q := s.indexQuery(u.Tenant, public)
-	status := http.StatusOK
 	var page index.Page
 	if len(problems) > 0 {
-		status, t.Invalid = http.StatusBadRequest, true
+		t.Invalid = true
 	} else if page, err = p.h.index.Search(ctx, q); err != nil {
-		return err
+		return region{}, err
 	}
 	facets := index.Facets{}
 	if len(problems) == 0 {
 		if facets, err = p.h.index.Facets(ctx, q); err != nil {
-			return err
+			return region{}, err
 		}
 	}
 	count := max(1, (page.Total+s.Size-1)/s.Size)
 	if s.Page > count && len(problems) == 0 {
-		return &handlers.Error{Status: http.StatusNotFound, MessageKey: "policies.error.past_end"}
+		return region{pastEnd: true}, nil
 	}
 	t.Total = page.Total
 	if len(page.Rows) > 0 {
@@ -347,7 +380,6 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 		t.Columns = append(t.Columns, col)
 	}
 	f := formatter(ctx)
-	clk := p.clock(p.h.core.Sessions.Preferences(r))
 	if clk.viewer {
 		t.ViewerZone, _ = clk.zones("")
 	}
@@ -361,7 +393,17 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 		t.Sizes = append(t.Sizes, policies.SizeOption{Size: size, Current: size == s.Size, URL: next.url()})
 	}
 	t.Pager = searchPager(s, count)
-	return p.renderList(w, r, status, v)
+	var buf bytes.Buffer
+	if err := policies.Table(t).Render(ctx, &buf); err != nil {
+		return region{}, err
+	}
+	exact := ""
+	if s.Q != "" && len(problems) == 0 {
+		if exact, err = p.indexedID(ctx, u.Tenant, public, s.Q); err != nil {
+			return region{}, err
+		}
+	}
+	return region{html: buf.Bytes(), problems: len(problems) > 0, exact: exact}, nil
 }
 
 // indexColumns are the list's columns with the index field each sorts by:
@@ -381,35 +423,40 @@ var indexColumns = []struct {
 	{"policies.col.created", index.SortCreated, false},
 }
 
-// exactID finds the policy whose id, insurer id or external id is text
-// exactly: the index first, then the upstream (a policy made a moment
-// ago may not be indexed yet).
-func (p *Policies) exactID(ctx context.Context, tenant string, public bool, text string) (string, bool, error) {
+// indexedID is the KASKO id of the indexed policy whose id, insurer id
+// or external id is text exactly ("" for none).
+func (p *Policies) indexedID(ctx context.Context, tenant string, public bool, text string) (string, error) {
 	if len(text) > 100 || strings.ContainsAny(text, "/?#\\ ") {
-		return "", false, nil
+		return "", nil
 	}
 	page, err := p.h.index.Search(ctx, index.Query{Tenant: tenant, Public: public, Text: text, Sort: index.SortRelevance, Limit: 1})
 	if err != nil {
-		return "", false, err
+		return "", err
 	}
 	for _, row := range page.Rows {
 		for _, id := range []string{row.ID, row.InsurerID, row.ExternalID} {
 			if id != "" && strings.EqualFold(id, text) {
-				return row.ID, true, nil
+				return row.ID, nil
 			}
 		}
 	}
-	if !strings.HasPrefix(text, "tpol_") && !strings.HasPrefix(text, "lpol_") {
-		return "", false, nil
+	return "", nil
+}
+
+// upstreamID asks the upstream for a KASKO id the index does not hold
+// (yet: a policy made a moment ago); "" when it has none either.
+func (p *Policies) upstreamID(ctx context.Context, text string) (string, error) {
+	if len(text) > 100 || strings.ContainsAny(text, "/?#\\ ") || !strings.HasPrefix(text, "tpol_") && !strings.HasPrefix(text, "lpol_") {
+		return "", nil
 	}
 	pol, err := p.h.api(ctx).GetPolicy(ctx, text)
 	switch {
 	case err == nil:
-		return pol.ID, true, nil
+		return pol.ID, nil
 	case errors.Is(err, apiclient.ErrNotFound), errors.Is(err, apiclient.ErrBadRequest):
-		return "", false, nil
+		return "", nil
 	default:
-		return "", false, err
+		return "", err
 	}
 }
 

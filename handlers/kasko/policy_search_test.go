@@ -291,6 +291,34 @@ func TestIndexFollowsTheUpstream(t *testing.T) {
 	}
 }
 
+// TestIndexedListFollowsTheIndex: a list shown once (and kept rendered)
+// shows a row changed in the index by anyone within the half second a
+// tenant's index state is kept.
+func TestIndexedListFollowsTheIndex(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 100}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	path := "/policies?q=" + url.QueryEscape(sandbox.FixtureInsurerPolicyID[:10])
+	first := rowTexts(b.Page(t, path, http.StatusOK).Doc)
+	if again := rowTexts(b.Page(t, path, http.StatusOK).Doc); strings.Join(again, ",") != strings.Join(first, ",") {
+		t.Fatalf("the same list twice: %q then %q", first, again)
+	}
+	ctx := context.Background()
+	row, err := srv.Index.Get(ctx, tenantATest, sandbox.FixturePolicyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row.LastName, row.SeenAt = "Kalniņš", row.SeenAt.Add(time.Second)
+	if err := srv.Index.Upsert(ctx, []index.Row{row}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	rows := rowTexts(b.Page(t, path, http.StatusOK).Doc)
+	if len(rows) != 1 || !strings.Contains(rows[0], "Jānis Kalniņš") {
+		t.Errorf("after the change the list shows %q", rows)
+	}
+}
+
 // waitRow waits up to 5 s for the fixture tenant's row id to satisfy ok.
 func waitRow(t *testing.T, idx index.Store, id string, ok func(index.Row) bool) {
 	t.Helper()

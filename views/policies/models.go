@@ -3,6 +3,8 @@
 package policies
 
 import (
+	"github.com/a-h/templ"
+
 	auditviews "backoffice/views/audit"
 	"backoffice/views/layout"
 )
@@ -22,6 +24,9 @@ type ListView struct {
 	Indexed bool
 	// Fresh says how current the list is.
 	Fresh Freshness
+	// Region, when set, is the list region already rendered (an indexed
+	// list keeps it); Table is then unused.
+	Region templ.Component
 }
 
 // TableView is the region htmx swaps when sorting and paging.
