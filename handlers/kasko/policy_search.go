@@ -98,9 +98,6 @@ func (s searchState) active() int {
 	return n
 }
 
-// filtering reports a search or a filter: what only the index can answer.
-func (s searchState) filtering() bool { return s.Q != "" || s.active() > 0 }
-
 var (
 	currencyPattern = regexp.MustCompile(`^[a-z]{3}$`)
 	productPattern  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
