@@ -272,14 +272,15 @@ func TestListStreamFailures(t *testing.T) {
 		{"body over 32 MiB", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", MediaTypeV2)
 			w.Write([]byte(`{"data":[`))
-			for range (33 << 20) / len(item) {
-				w.Write(item)
-				if _, err := w.Write([]byte(",")); err != nil {
+			w.Write(item)
+			w.Write([]byte(`,{"id":"`))
+			chunk := bytes.Repeat([]byte("a"), 1<<20)
+			for range 33 {
+				if _, err := w.Write(chunk); err != nil {
 					return
 				}
 			}
-			w.Write(item)
-			w.Write([]byte(`]}`))
+			w.Write([]byte(`"}]}`))
 		}, apiclient.ErrInvalidResponse, "answer too large"},
 		{"cut mid-body", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", MediaTypeV2)

@@ -23,7 +23,7 @@ const (
 	benchBatch  = 10_000
 	// benchDataVersion names the cached SQLite file: change it when the
 	// schema or the generator changes.
-	benchDataVersion = 4
+	benchDataVersion = 5
 )
 
 // benchRow is the i-th synthetic row of a tenant: about 1,200 last

@@ -101,7 +101,7 @@ func capRunes(s string, n int) string {
 //   - words joined by ".", "_", "-", "/" or an apostrophe, with no
 //     space ("tpol_3a1d", "janis.b", "Bērziņa-Kalniņa"), are one term
 //     of their letters and digits ("tpol3a1d"), which documents keep as
-//     well (see segmentTokens); as separate terms, "tpol" and "test"
+//     well (see appendField); as separate terms, "tpol" and "test"
 //     would each match every row;
 //   - a phone number typed with spaces, "+", "-" or brackets ("+371
 //     2123 4567") is one term of its digits, as documents keep phone

@@ -535,6 +535,8 @@ func contract(t *testing.T, open func(*testing.T) index.Store) {
 		if n, _ := s.Count(ctx, tenantB); n != 1 {
 			t.Errorf("tenant B: Count %d", n)
 		}
+		checkCounts(t, s, tenantA)
+		checkCounts(t, s, tenantB)
 	})
 
 	t.Run("delete", func(t *testing.T) {
@@ -569,6 +571,8 @@ func contract(t *testing.T, open func(*testing.T) index.Store) {
 		if c, _ := s.Changed(ctx, tenantB); c != cb {
 			t.Errorf("tenant B's counter moved")
 		}
+		checkCounts(t, s, tenantA)
+		checkCounts(t, s, tenantB)
 		if index.IsSQLite(s) {
 			if n, err := index.FTSMatches(ctx, s, `"berzins"`); err != nil || n != 1 {
 				t.Errorf("FTS rows for berzins: %d, %v; want tenant B's only", n, err)
@@ -607,6 +611,7 @@ func contract(t *testing.T, open func(*testing.T) index.Store) {
 		if n, _ := s.DeleteUnseen(ctx, tenantA, start); n != 0 {
 			t.Errorf("second DeleteUnseen removed %d", n)
 		}
+		checkCounts(t, s, tenantA)
 	})
 
 	t.Run("purge", func(t *testing.T) {
@@ -656,6 +661,8 @@ func contract(t *testing.T, open func(*testing.T) index.Store) {
 		if ok, _ := s.ClaimDelivery(ctx, tenantB, "d1"); ok {
 			t.Errorf("tenant B's delivery was forgotten")
 		}
+		checkCounts(t, s, tenantA)
+		checkCounts(t, s, tenantB)
 		if index.IsSQLite(s) {
 			if n, err := index.FTSMatches(ctx, s, `"teste76" OR "wvwzzz1jzxw000001" OR "stefan"`); err != nil || n != 0 {
 				t.Errorf("FTS rows left: %d, %v", n, err)
@@ -815,6 +822,28 @@ func contract(t *testing.T, open func(*testing.T) index.Store) {
 			t.Errorf("A's Count after a stranger's Purge: %d", n)
 		}
 	})
+}
+
+// checkCounts compares Facets and Total with the tenant's rows counted
+// one by one (SQLite keeps them in index_counts).
+func checkCounts(t *testing.T, s index.Store, tenant string) {
+	t.Helper()
+	p := search(t, s, index.Query{Tenant: tenant})
+	want := index.Facets{Status: map[string]int{}, Product: map[string]int{}, Currency: map[string]int{}, Expired: map[bool]int{}}
+	for _, r := range p.Rows {
+		want.Status[r.Status]++
+		want.Product[r.ProductID]++
+		want.Currency[r.Currency]++
+		want.Expired[r.Expired]++
+	}
+	f, err := s.Facets(ctx, index.Query{Tenant: tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFacets(t, "counts of "+tenant, f, want)
+	if p2 := search(t, s, index.Query{Tenant: tenant, Limit: 1}); p2.Total != len(p.Rows) {
+		t.Errorf("Total %d, %d rows", p2.Total, len(p.Rows))
+	}
 }
 
 func mustUpsert(t *testing.T, s index.Store, rows ...index.Row) {

@@ -134,6 +134,20 @@ func cleanQuery(q Query) Query {
 	return q
 }
 
+// countable reports whether the plan's rows can be counted from
+// index_counts (SQLite): no text, and filters on its fields alone.
+func (s *sqlStore) countable(p plan) bool {
+	return s.d == sqlstore.SQLite && onlyFacetFilters(p)
+}
+
+// onlyFacetFilters reports whether the plan has no text and filters by
+// status, product, currency and expiry alone.
+func onlyFacetFilters(p plan) bool {
+	q := p.q
+	return len(p.terms) == 0 && q.CreatedFrom == "" && q.CreatedTo == "" &&
+		q.StartFrom == "" && q.StartTo == "" && q.EndFrom == "" && q.EndTo == "" && q.PremiumMin == nil && q.PremiumMax == nil
+}
+
 // facet names a filter that Facets leaves out of its own count.
 type facet int
 
@@ -200,9 +214,10 @@ func tsQuery(terms []term, public bool) string {
 }
 
 // from writes the FROM and WHERE of the plan's rows, leaving out the
-// filter skip; it returns the placeholder of the tsquery (PostgreSQL
+// filter skip; counts reads index_counts instead (see countable). It
+// returns the placeholder of the tsquery (PostgreSQL
 // with text), for ranking.
-func (s *sqlStore) from(b *strings.Builder, p plan, a *sqlstore.Args, skip facet) (tsRef string) {
+func (s *sqlStore) from(b *strings.Builder, p plan, a *sqlstore.Args, skip facet, counts bool) (tsRef string) {
 	q := p.q
 	switch {
 	case len(p.terms) > 0 && s.d == sqlstore.SQLite:
@@ -215,6 +230,8 @@ func (s *sqlStore) from(b *strings.Builder, p plan, a *sqlstore.Args, skip facet
 		b.WriteString(` FROM index_rows r WHERE r.tenant = ` + a.Add(q.Tenant))
 		tsRef = a.Add(tsQuery(p.terms, q.Public)) + `::tsquery`
 		b.WriteString(` AND r.doc @@ ` + tsRef)
+	case counts:
+		b.WriteString(` FROM index_counts r WHERE r.tenant = ` + a.Add(q.Tenant))
 	default:
 		b.WriteString(` FROM index_rows r WHERE r.tenant = ` + a.Add(q.Tenant))
 	}
@@ -270,8 +287,9 @@ func (s *sqlStore) from(b *strings.Builder, p plan, a *sqlstore.Args, skip facet
 
 // orderBy writes the ORDER BY: the sort column and then the id, both in
 // the same direction so that one (tenant, column, id) index serves the
-// page either way; for relevance, exact id matches, then the text rank,
-// then newest first.
+// page either way; for relevance (PostgreSQL; SQLite's is in
+// sqliteTextPage), exact id matches, then the text rank, then newest
+// first.
 func (s *sqlStore) orderBy(b *strings.Builder, p plan, a *sqlstore.Args, tsRef string) {
 	if p.column != "" {
 		dir := " ASC"
@@ -282,12 +300,34 @@ func (s *sqlStore) orderBy(b *strings.Builder, p plan, a *sqlstore.Args, tsRef s
 		return
 	}
 	b.WriteString(` ORDER BY CASE WHEN ` + a.Add(p.exact) + ` IN (lower(r.id), lower(r.insurer_id), lower(r.external_id)) THEN 0 ELSE 1 END, `)
-	if s.d == sqlstore.Postgres {
-		b.WriteString(`ts_rank(r.doc, ` + tsRef + `) DESC`)
+	b.WriteString(`ts_rank(r.doc, ` + tsRef + `) DESC, r.created_at DESC, r.id ASC`)
+}
+
+// sqliteTextPage writes SQLite's query of a page of text matches.
+// Every match is read anyway (to rank, or to sort, them), so they are
+// counted in the same pass; only their sort keys are sorted, and the
+// page's rows are read afterwards, so that a broad match (a common
+// surname's first letters) does not sort whole rows. bm25 is taken in
+// the innermost query, as SQLite refuses it beside a window function.
+func (s *sqlStore) sqliteTextPage(b *strings.Builder, p plan, a *sqlstore.Args) {
+	var keys string
+	var order func(m string) string // the ORDER BY of the keys of m
+	if p.column == "" {
+		keys = `CASE WHEN ` + a.Add(p.exact) + ` IN (lower(r.id), lower(r.insurer_id), lower(r.external_id)) THEN 0 ELSE 1 END AS k1, ` +
+			`bm25(index_fts) AS k2, r.created_at AS k3, r.id AS k4`
+		order = func(m string) string { return m + `k1, ` + m + `k2, ` + m + `k3 DESC, ` + m + `k4` }
 	} else {
-		b.WriteString(`r.score`)
+		dir := " ASC"
+		if p.desc {
+			dir = " DESC"
+		}
+		keys = `r.` + p.column + ` AS k1, r.id AS k2`
+		order = func(m string) string { return m + `k1` + dir + `, ` + m + `k2` + dir }
 	}
-	b.WriteString(`, r.created_at DESC, r.id ASC`)
+	b.WriteString(`SELECT ` + rowColumns + `, m.total FROM (SELECT m.*, count(*) OVER () AS total FROM (SELECT r.seq AS seq, ` + keys)
+	s.from(b, p, a, noFacet, false)
+	b.WriteString(`) m ORDER BY ` + order("") + ` LIMIT ` + a.Add(p.q.Limit) + ` OFFSET ` + a.Add(p.q.Offset) +
+		`) m CROSS JOIN index_rows r ON r.seq = m.seq ORDER BY ` + order("m."))
 }
 
 // Search implements Store.
@@ -304,21 +344,18 @@ func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
 	var tsRef string
 	switch {
 	case len(p.terms) > 0 && s.d == sqlstore.SQLite:
-		// Ranking by relevance reads every match anyway: counting them in
-		// the same pass spares a second one. bm25 is taken in a subquery,
-		// as SQLite refuses it beside a window function.
-		b.WriteString(`SELECT ` + rowColumns + `, count(*) OVER () FROM (SELECT r.*, bm25(index_fts) AS score`)
-		s.from(&b, p, a, noFacet)
-		b.WriteString(`) r`)
+		s.sqliteTextPage(&b, p, a)
 	case len(p.terms) > 0:
 		b.WriteString(`SELECT ` + rowColumns + `, count(*) OVER ()`)
-		tsRef = s.from(&b, p, a, noFacet)
+		tsRef = s.from(&b, p, a, noFacet, false)
 	default:
 		b.WriteString(`SELECT ` + rowColumns)
-		s.from(&b, p, a, noFacet)
+		s.from(&b, p, a, noFacet, false)
 	}
-	s.orderBy(&b, p, a, tsRef)
-	b.WriteString(` LIMIT ` + a.Add(q.Limit) + ` OFFSET ` + a.Add(q.Offset))
+	if len(p.terms) == 0 || s.d != sqlstore.SQLite {
+		s.orderBy(&b, p, a, tsRef)
+		b.WriteString(` LIMIT ` + a.Add(q.Limit) + ` OFFSET ` + a.Add(q.Offset))
+	}
 	db, done, err := s.reader(ctx)
 	if err != nil {
 		return Page{}, s.fail("search", err)
@@ -374,10 +411,18 @@ func (s *sqlStore) total(ctx context.Context, db querier, p plan) (int, error) {
 	if v, ok := s.cache.get(key); ok {
 		return v.(int), nil
 	}
+	if q := p.q; onlyFacetFilters(p) && len(q.Status)+len(q.Product)+len(q.Currency) == 0 && q.Expired == nil {
+		// No filter: the tenant's row count, kept by every write.
+		return s.Count(ctx, q.Tenant)
+	}
 	var b strings.Builder
 	a := s.d.NewArgs()
-	b.WriteString(`SELECT count(*)`)
-	s.from(&b, p, a, noFacet)
+	if s.countable(p) {
+		b.WriteString(`SELECT COALESCE(SUM(r.n), 0)`)
+	} else {
+		b.WriteString(`SELECT count(*)`)
+	}
+	s.from(&b, p, a, noFacet, s.countable(p))
 	var n int
 	if err := db.QueryRowContext(ctx, b.String(), a.Vals...).Scan(&n); err != nil {
 		return 0, s.fail("counting", err)
@@ -421,9 +466,16 @@ func (s *sqlStore) Facets(ctx context.Context, q Query) (Facets, error) {
 	} {
 		var b strings.Builder
 		a := s.d.NewArgs()
-		b.WriteString(`SELECT r.` + fc.column + `, count(*)`)
-		s.from(&b, p, a, fc.skip)
+		if s.countable(p) {
+			b.WriteString(`SELECT r.` + fc.column + `, SUM(r.n)`)
+		} else {
+			b.WriteString(`SELECT r.` + fc.column + `, count(*)`)
+		}
+		s.from(&b, p, a, fc.skip, s.countable(p))
 		b.WriteString(` GROUP BY r.` + fc.column)
+		if s.countable(p) {
+			b.WriteString(` HAVING SUM(r.n) > 0`)
+		}
 		if err := s.group(ctx, db, b.String(), a.Vals, fc.add); err != nil {
 			return Facets{}, err
 		}
@@ -516,7 +568,7 @@ func (s *sqlStore) reader(ctx context.Context) (querier, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, p := range []string{pragmaCacheSize, pragmaMmap} {
+	for _, p := range []string{pragmaCacheSize, pragmaMmap, pragmaTempStore} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			conn.Close()
 			return nil, nil, err

@@ -685,7 +685,11 @@ func (s *sqlStore) Purge(ctx context.Context, tenant string) (int, error) {
 		if n, err = s.exec(ctx, tx, s.q(`DELETE FROM index_rows WHERE tenant = $1`), tenant); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM index_sync WHERE tenant = $1`, `DELETE FROM index_deliveries WHERE tenant = $1`} {
+		purge := []string{`DELETE FROM index_sync WHERE tenant = $1`, `DELETE FROM index_deliveries WHERE tenant = $1`}
+		if s.d == sqlstore.SQLite {
+			purge = append(purge, `DELETE FROM index_counts WHERE tenant = $1`)
+		}
+		for _, q := range purge {
 			if _, err := s.exec(ctx, tx, s.q(q), tenant); err != nil {
 				return err
 			}
@@ -742,4 +746,6 @@ const (
 	// of a read call each (what a cgo-free SQLite pays most for): a
 	// search over a large tenant touches thousands of pages.
 	pragmaMmap = `PRAGMA mmap_size = 4294967296`
+	// pragmaTempStore keeps the sorter of a broad text match in memory.
+	pragmaTempStore = `PRAGMA temp_store = MEMORY`
 )
