@@ -32,7 +32,7 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 }
 
 func openSQL(ctx context.Context, cfg Config) (*sqlStore, error) {
-	db, d, err := sqlstore.Open(ctx, sqlstore.Config{Path: cfg.Path, DatabaseURL: cfg.DatabaseURL, URLSetting: "INDEX_DATABASE_URL"}, schema())
+	db, d, err := sqlstore.Open(ctx, sqlstore.Config{Path: cfg.Path, DatabaseURL: cfg.DatabaseURL, URLSetting: "AUDIT_DATABASE_URL"}, schema())
 	if err != nil {
 		return nil, err
 	}
