@@ -303,9 +303,10 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 		}
 		p.h.regions.put(key, rg)
 	}
-	// A plain submit of an exact id opens that policy; typing (htmx)
-	// only lists it.
-	if s.Q != "" && !handlers.IsHTMX(r) {
+	// A submit of an exact id opens that policy; typing (htmx), or the
+	// searched URL met again (Back, a link), lists it: the search box
+	// sends "open" with a submit alone.
+	if s.Q != "" && !handlers.IsHTMX(r) && r.URL.Query().Get("open") != "" {
 		id := rg.exact
 		if id == "" {
 			if id, err = p.upstreamID(ctx, s.Q); err != nil {

@@ -91,9 +91,13 @@ func checkSearchFindsByAnyFragment(t *testing.T, srv *webtest.Server) {
 func checkSearchExactIDOpensThePolicy(t *testing.T, srv *webtest.Server) {
 	b := srv.SignedIn(t, sandbox.KeyASecretTest)
 	for _, q := range []string{sandbox.FixtureInsurerPolicyID, strings.ToLower(sandbox.FixtureInsurerPolicyID), sandbox.FixturePolicyID} {
-		r := b.Get("/policies?q=" + url.QueryEscape(q))
+		r := b.Get("/policies?open=1&q=" + url.QueryEscape(q))
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/policies/"+sandbox.FixturePolicyID {
 			t.Errorf("q=%q: %d → %q, want 303 to the policy", q, r.Status, r.Header.Get("Location"))
+		}
+		// The same search met again (Back, a link) lists the policy.
+		if rows := rowTexts(b.Page(t, "/policies?q="+url.QueryEscape(q), http.StatusOK).Doc); len(rows) != 1 {
+			t.Errorf("q=%q without a submit: rows %q", q, rows)
 		}
 	}
 	// While typing (htmx), the list follows; nothing navigates away.

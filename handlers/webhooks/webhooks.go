@@ -9,7 +9,7 @@ package webhooks
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha1"
+	"crypto/sha1" // #nosec G505 -- the KASKO webhook signature is HMAC-SHA1 by contract; HMAC does not rest on SHA-1 collision resistance
 	"encoding/hex"
 	"encoding/json"
 	"errors"

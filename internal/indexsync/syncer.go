@@ -475,7 +475,7 @@ func (s *Syncer) backoff(failures int, err error) time.Duration {
 			d = e
 		}
 	}
-	d = d/2 + mrand.N(d/2+1)
+	d = d/2 + mrand.N(d/2+1) // #nosec G404 -- jitter of a retry delay, not a secret
 	var ra interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ra) {
 		if v := min(ra.RetryAfter(), maxRetryAfter); v > d {
