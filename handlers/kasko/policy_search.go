@@ -318,6 +318,16 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 			return nil
 		}
 	}
+	if handlers.IsHTMX(r) && r.Header.Get("HX-Target") == "policy-table" {
+		// The address bar shows the list's own URL, without the empty
+		// fields a form sends. Typing replaces it (Back skips every
+		// keystroke); a filter, an order or a page is a step Back undoes.
+		if r.Header.Get("X-Live-Search") != "" {
+			w.Header().Set("HX-Replace-Url", s.url())
+		} else {
+			w.Header().Set("HX-Push-Url", s.url())
+		}
+	}
 	v := policies.ListView{Meta: p.h.core.Meta(r, i18n.T(ctx, "policies.title")), Indexed: true, FindQuery: s.Q, Fresh: p.freshness(tv.sync)}
 	v.Meta.Nav = layout.SectionPolicies
 	if rg.pastEnd {
