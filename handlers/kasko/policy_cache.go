@@ -1,9 +1,9 @@
 package kasko
 
 import (
-	"bytes"
 	"container/list"
 	"context"
+	"crypto/sha256"
 	"strconv"
 	"sync"
 	"time"
@@ -145,13 +145,14 @@ func (t *tenantViews) forget(tenant string) {
 	delete(t.views, tenant)
 }
 
-// regionKey names a rendered region; the parts are separated by a byte
-// no part can hold.
+// regionKey names a rendered region: a digest of its parts, separated by
+// a byte no part can hold, so that a long URL costs the cache no more
+// than a short one.
 func regionKey(tenant string, changed int64, public bool, lang string, clk clock, query string) string {
-	var b bytes.Buffer
+	h := sha256.New()
 	for _, part := range []string{tenant, strconv.FormatInt(changed, 10), strconv.FormatBool(public), lang, strconv.FormatBool(clk.viewer), clk.viewerZone, query} {
-		b.WriteString(part)
-		b.WriteByte(0)
+		h.Write([]byte(part))
+		h.Write([]byte{0})
 	}
-	return b.String()
+	return string(h.Sum(nil))
 }

@@ -135,8 +135,15 @@ func (p *Policies) parseSearch(r *http.Request, st listState, public bool) (sear
 			if v == "" || slices.Contains(out, v) {
 				continue
 			}
-			if len(out) >= 32 || !ok(v) {
+			if len(out) >= 32 {
+				// More values than any filter has options: refused, and
+				// not carried further (into URLs or cache keys).
 				problems[name] = filterProblem{"policies.filter.error.value", clip(v)}
+				break
+			}
+			if !ok(v) {
+				problems[name] = filterProblem{"policies.filter.error.value", clip(v)}
+				v = clip(v)
 			}
 			out = append(out, v)
 		}

@@ -184,8 +184,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// key is not resolved yet (start-up) leaves the delivery to retry.
 	key, ok := rc.d.Key(tenant)
 	if !ok {
-		log.Warn("webhook refused: no index key for the tenant")
-		reply(w, http.StatusNotFound, "no index key for this tenant")
+		// Transient (the key resolves at start-up): the sender retries.
+		log.Warn("webhook refused: no index key for the tenant yet")
+		w.Header().Set("Retry-After", "30")
+		reply(w, http.StatusServiceUnavailable, "no index key for this tenant yet")
 		return
 	}
 	claimed, err := rc.d.Store.ClaimDelivery(r.Context(), tenant, delivery)

@@ -281,7 +281,7 @@ func TestRefusals(t *testing.T) {
 		{"tenant without an index key", func(d *delivery) {
 			d.query = "?tenant=kasko:nokey:test"
 			d.signature = webhooks.Sign("whsec_nokeynokeynokey", []byte(d.body))
-		}, http.StatusNotFound, "no index key for this tenant"},
+		}, http.StatusServiceUnavailable, "no index key for this tenant yet"},
 		{"policy the key cannot see", func(d *delivery) {
 			d.body = `{"id":"` + sandbox.FixtureOtherDistributorID + `"}`
 			d.signature = webhooks.Sign(secretA, []byte(d.body))
@@ -451,6 +451,19 @@ func TestFromTheSandbox(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the pushed policy did not reach the index; deliveries: %+v", e.srv.Sandbox.Deliveries())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The sender records an attempt once it has read the answer, which
+	// comes after the row is written: wait for the records too.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		pending := false
+		for _, d := range e.srv.Sandbox.Deliveries() {
+			pending = pending || d.Attempts == 0
+		}
+		if !pending || time.Now().After(deadline) {
+			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
