@@ -178,20 +178,36 @@ func (r *run) poll(ctx context.Context) error {
 		if err := r.switchIfResolved(page.Policies); err != nil {
 			return err
 		}
+		// Only new and changed rows are written: rewriting the head of
+		// the list every poll would move the tenant's change counter,
+		// and with it drop every total, count and list kept for it. A
+		// row's last sighting matters to reconciliation alone, whose
+		// full pass writes every row.
 		allNew := len(page.Policies) > 0
+		fresh := page
+		fresh.PolicyPage = &kasko.PolicyPage{Meta: page.Meta, RequestID: page.RequestID}
 		for i := range page.Policies {
-			_, err := s.cfg.Store.Get(ctx, r.tenant, page.Policies[i].ID)
-			if err == nil {
+			p := &page.Policies[i]
+			stored, err := s.cfg.Store.Get(ctx, r.tenant, p.ID)
+			switch {
+			case err == nil:
 				allNew = false
-				break
-			}
-			if !errors.Is(err, index.ErrNotFound) {
+				if sameRow(stored, rowOf(p, r.tenant, page.seen, s.zones.load)) {
+					continue
+				}
+			case !errors.Is(err, index.ErrNotFound):
 				return fmt.Errorf("read row: %w", err)
 			}
+			fresh.Policies = append(fresh.Policies, *p)
 		}
-		n, last, err := r.store(ctx, page)
-		if err != nil {
+		if _, _, err := r.store(ctx, fresh); err != nil {
 			return err
+		}
+		n, last := len(page.Policies), ""
+		for i := range page.Policies {
+			if id := page.Policies[i].InsurerPolicyID; id != "" {
+				last = id
+			}
 		}
 		if !allNew || n < pageLimit(page.PolicyPage, s.cfg.PageSize) || last == "" {
 			break
@@ -294,4 +310,18 @@ func (r *run) recordError(ctx context.Context, err error) {
 	if err := r.save(ctx); err != nil {
 		r.s.log.Warn("sync state not saved", slog.String("tenant", r.tenant), slog.String("error", err.Error()))
 	}
+}
+
+// sameRow reports whether the stored row a says what b says, apart from
+// when each was seen. Instants are compared as the stores keep them
+// (UTC, whole microseconds); a field a store cleans differently makes
+// the rows differ, which costs one write, never a lost change.
+func sameRow(a, b index.Row) bool {
+	a.SeenAt, b.SeenAt = time.Time{}, time.Time{}
+	for _, t := range []*time.Time{&a.CreatedAt, &a.StartDate, &a.EndDate, &a.TerminationDate, &b.CreatedAt, &b.StartDate, &b.EndDate, &b.TerminationDate} {
+		if !t.IsZero() {
+			*t = t.UTC().Truncate(time.Microsecond)
+		}
+	}
+	return a == b
 }

@@ -473,6 +473,69 @@ func TestHeadPollPicksUpPushes(t *testing.T) {
 	}
 }
 
+// TestHeadPollWritesOnlyChanges: a head poll that finds nothing new
+// writes nothing (the tenant's change counter, and what is kept for it,
+// stay), and a new policy is the one row written.
+func TestHeadPollWritesOnlyChanges(t *testing.T) {
+	e := newEnv(t, 300)
+	s, _ := start(t, e.fastConfig(t, &countingRT{base: http.DefaultTransport}, sandbox.KeyASecretTest))
+	e.waitSynced(t, tenantATest)
+	waitFor(t, 5*time.Second, "the first head poll", func() bool { return !e.store.state(tenantATest).Polled.IsZero() })
+	polls := func() time.Time { return e.store.state(tenantATest).Polled }
+	written := func() int {
+		e.store.mu.Lock()
+		defer e.store.mu.Unlock()
+		return e.store.upserted
+	}
+	before, polled := written(), polls()
+	s.Poke(tenantATest)
+	waitFor(t, 5*time.Second, "another head poll", func() bool { return polls().After(polled) })
+	if got := written() - before; got != 0 {
+		t.Errorf("a poll with nothing new wrote %d rows", got)
+	}
+	pushPolicy(t, e.srv, sandbox.KeyASecretTest, 7)
+	before, polled = written(), polls()
+	s.Poke(tenantATest)
+	waitFor(t, 5*time.Second, "a head poll after the push", func() bool { return polls().After(polled) })
+	if got := written() - before; got != 1 {
+		t.Errorf("a poll after one push wrote %d rows, want 1", got)
+	}
+}
+
+// TestHeadPollKeepsTheCounterOnSQLite: on the real store, rows read
+// back compare equal to the upstream's, so a poll with nothing new
+// leaves the tenant's change counter where it was.
+func TestHeadPollKeepsTheCounterOnSQLite(t *testing.T) {
+	ctx := context.Background()
+	store, err := index.Open(ctx, index.Config{Path: filepath.Join(t.TempDir(), "index.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e := newEnv(t, 300)
+	cfg := e.fastConfig(t, &countingRT{base: http.DefaultTransport}, sandbox.KeyASecretTest)
+	cfg.Store = store
+	s, _ := start(t, cfg)
+	state := func() index.SyncState {
+		st, err := store.SyncState(ctx, tenantATest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	waitFor(t, 20*time.Second, "the sync and a head poll", func() bool { st := state(); return !st.FullDone.IsZero() && st.Polled.After(st.FullDone) })
+	before, err := store.Changed(ctx, tenantATest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	polled := state().Polled
+	s.Poke(tenantATest)
+	waitFor(t, 5*time.Second, "another head poll", func() bool { return state().Polled.After(polled) })
+	if after, _ := store.Changed(ctx, tenantATest); after != before {
+		t.Errorf("a poll with nothing new moved the change counter from %d to %d", before, after)
+	}
+}
+
 func TestReconcileDeletesGoneRows(t *testing.T) {
 	e := newEnv(t, 500)
 	cfg := e.fastConfig(t, &countingRT{base: http.DefaultTransport}, sandbox.KeyASecretTest)
