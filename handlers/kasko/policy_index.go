@@ -19,8 +19,8 @@ func (h *Handlers) indexPolicy(ctx context.Context, pol *kaskoapi.Policy) {
 	if h.index == nil || u == nil || u.ReadOnly() || pol == nil || pol.IsWithheld("email") {
 		return
 	}
-	st, err := h.index.SyncState(ctx, u.Tenant)
-	if err != nil || st.FullStarted.IsZero() && st.FullDone.IsZero() {
+	tv, err := h.views.get(ctx, h.index, u.Tenant, h.now())
+	if err != nil || tv.sync.FullStarted.IsZero() && tv.sync.FullDone.IsZero() {
 		return
 	}
 	// Written on a context of its own: a browser that leaves must not

@@ -117,7 +117,7 @@ var listColumns = []struct {
 // #policy-table just the table region.
 func (p *Policies) List(w http.ResponseWriter, r *http.Request) error {
 	prefs := p.h.core.Sessions.Preferences(r)
-	sync, indexed := p.indexCovers(r.Context(), currentUser(r.Context()).Tenant)
+	sync, indexed, indexFailed := p.indexCovers(r.Context(), currentUser(r.Context()).Tenant)
 	st, err := p.parseListSorted(r, prefs, indexed)
 	if err != nil {
 		return err
@@ -141,6 +141,9 @@ func (p *Policies) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p.h.index != nil {
 		v.Fresh.State = policies.FreshUpstream
+		if indexFailed {
+			v.Fresh.State = policies.FreshUnavailable
+		}
 	}
 	return p.renderList(w, r, http.StatusOK, v)
 }
@@ -191,15 +194,7 @@ func (p *Policies) load(r *http.Request, st listState) (policies.ListView, error
 	for _, c := range listColumns {
 		col := policies.Column{LabelKey: c.labelKey, Numeric: c.numeric}
 		if c.field != "" && slices.Contains(p.h.sortable, c.field) {
-			next := listState{Sort: c.field, Page: 1, Size: st.Size}
-			col.AriaSort = policies.SortNone
-			switch st.Sort {
-			case c.field:
-				col.AriaSort, next.Sort = policies.SortAscending, "-"+c.field
-			case "-" + c.field:
-				col.AriaSort = policies.SortDescending
-			}
-			col.SortURL = next.url()
+			sortable(&col, c.field, st.Sort, func(sort string) string { return listState{Sort: sort, Page: 1, Size: st.Size}.url() })
 		}
 		t.Columns = append(t.Columns, col)
 	}
@@ -234,6 +229,21 @@ func pager(st listState, count int, rows []kaskoapi.Policy) policies.Pager {
 	}
 	pg.Pages = pageWindow(st.Page, count, at)
 	return pg
+}
+
+// sortable makes col a sort link on field: ascending first, reversed
+// when the list is already sorted by it ascending; at builds the URL of
+// the list in a given order.
+func sortable(col *policies.Column, field, current string, at func(sort string) string) {
+	col.AriaSort = policies.SortNone
+	next := field
+	switch current {
+	case field:
+		col.AriaSort, next = policies.SortAscending, "-"+field
+	case "-" + field:
+		col.AriaSort = policies.SortDescending
+	}
+	col.SortURL = at(next)
 }
 
 // pageWindow numbers the first and last pages and two on each side of

@@ -244,19 +244,20 @@ func (s searchState) indexQuery(tenant string, public bool) index.Query {
 }
 
 // indexCovers reports whether the index holds (or is filling) the
-// tenant's rows, with its sync state and change counter.
-func (p *Policies) indexCovers(ctx context.Context, tenant string) (tenantView, bool) {
+// tenant's rows, with its sync state and change counter; failed, that
+// the index could not be read.
+func (p *Policies) indexCovers(ctx context.Context, tenant string) (tv tenantView, covered, failed bool) {
 	if p.h.index == nil {
-		return tenantView{}, false
+		return tenantView{}, false, false
 	}
 	tv, err := p.h.views.get(ctx, p.h.index, tenant, p.h.now())
 	if err != nil {
 		// The upstream list still works: a failing index costs search,
 		// not the list.
 		p.h.core.Log.WarnContext(ctx, "policy index unavailable; listing from the upstream", "err", err)
-		return tv, false
+		return tv, false, true
 	}
-	return tv, !tv.sync.FullStarted.IsZero() || !tv.sync.FullDone.IsZero()
+	return tv, !tv.sync.FullStarted.IsZero() || !tv.sync.FullDone.IsZero(), false
 }
 
 // freshness is what the list says of the index's age and progress.
@@ -377,20 +378,15 @@ func (p *Policies) region(ctx context.Context, s searchState, problems map[strin
 		t.From = (s.Page-1)*s.Size + 1
 		t.To = t.From + len(page.Rows) - 1
 	}
-	t.Filters = p.filterPanel(ctx, s, facets, problems)
+	t.Filters = p.filterPanel(s, facets, problems)
 	for _, c := range indexColumns {
 		col := policies.Column{LabelKey: c.labelKey, Numeric: c.numeric}
 		if c.field != index.SortEmail || !public {
-			next := s.at(1)
-			next.Sort = c.field
-			col.AriaSort = policies.SortNone
-			switch s.Sort {
-			case c.field:
-				col.AriaSort, next.Sort = policies.SortAscending, "-"+c.field
-			case "-" + c.field:
-				col.AriaSort = policies.SortDescending
-			}
-			col.SortURL = next.url()
+			sortable(&col, c.field, s.Sort, func(sort string) string {
+				next := s.at(1)
+				next.Sort = sort
+				return next.url()
+			})
 		}
 		t.Columns = append(t.Columns, col)
 	}
@@ -492,7 +488,7 @@ func searchPager(s searchState, count int) policies.Pager {
 
 // filterPanel builds the panel: every option with its count, the ranges,
 // and what is wrong with a refused value.
-func (p *Policies) filterPanel(ctx context.Context, s searchState, fc index.Facets, problems map[string]filterProblem) *policies.FilterPanel {
+func (p *Policies) filterPanel(s searchState, fc index.Facets, problems map[string]filterProblem) *policies.FilterPanel {
 	panel := &policies.FilterPanel{Active: s.active(), Open: s.active() > 0 || len(problems) > 0}
 	clear := searchState{listState: s.listState, Q: s.Q}
 	panel.ClearURL = clear.at(1).url()
@@ -557,7 +553,6 @@ func (p *Policies) filterPanel(ctx context.Context, s searchState, fc index.Face
 			panel.Ranges[i].ErrorKey, panel.Ranges[i].ErrorArg = pr.key, pr.arg
 		}
 	}
-	_ = ctx
 	return panel
 }
 

@@ -325,6 +325,28 @@ func TestIndexedListFollowsTheIndex(t *testing.T) {
 	}
 }
 
+// TestListWhenTheIndexFails: an index that cannot be read costs search,
+// not the list: the upstream's list shows, and says why.
+func TestListWhenTheIndexFails(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 100}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	if err := srv.Index.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // past the kept tenant state
+	r := b.Page(t, "/policies", http.StatusOK)
+	if got := webtest.Text(r.Doc.Find(`[data-testid="freshness"]`)); !strings.Contains(got, "cannot be read just now") {
+		t.Errorf("freshness = %q", got)
+	}
+	if rows := rowTexts(r.Doc); len(rows) == 0 {
+		t.Error("no rows from the upstream")
+	}
+	if r.Doc.Find(`[data-testid="filters"]`).Length() != 0 {
+		t.Error("filters offered without a readable index")
+	}
+}
+
 // waitRow waits up to 5 s for the fixture tenant's row id to satisfy ok.
 func waitRow(t *testing.T, idx index.Store, id string, ok func(index.Row) bool) {
 	t.Helper()

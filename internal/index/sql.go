@@ -38,8 +38,8 @@ type sqlStore struct {
 	db    *sql.DB
 	d     sqlstore.Dialect
 	clock *sqlstore.Clock
-	// stmts maps the text of a fixed query to its *sql.Stmt.
-	stmts sync.Map
+	// stmts keeps the fixed queries prepared.
+	stmts sqlstore.Statements
 	// cache keeps totals and facets per query and change counter.
 	cache *resultCache
 
@@ -80,23 +80,7 @@ func (s *sqlStore) q(query string) string {
 // stmt returns a fixed query prepared, on tx when not nil; statements
 // are kept for the store's life (a couple of dozen of them).
 func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	v, ok := s.stmts.Load(query)
-	if !ok {
-		st, err := s.db.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		if v, ok = s.stmts.LoadOrStore(query, st); ok {
-			st.Close()
-		} else {
-			v = st
-		}
-	}
-	st := v.(*sql.Stmt)
-	if tx != nil {
-		st = tx.StmtContext(ctx, st)
-	}
-	return st, nil
+	return s.stmts.Get(ctx, s.db, tx, query)
 }
 
 func (s *sqlStore) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
@@ -725,11 +709,7 @@ func (s *sqlStore) Tenants(ctx context.Context) ([]string, error) {
 
 // Close implements Store.
 func (s *sqlStore) Close() error {
-	s.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
-	return s.db.Close()
+	return errors.Join(s.stmts.Close(), s.db.Close())
 }
 
 // sqlitePragmas are set on a connection before the index uses it: they

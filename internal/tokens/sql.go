@@ -34,8 +34,8 @@ type sqlStore struct {
 	d     sqlstore.Dialect
 	clock *sqlstore.Clock
 
-	// stmts maps a query's text to its *sql.Stmt.
-	stmts sync.Map
+	// stmts keeps the fixed queries prepared.
+	stmts sqlstore.Statements
 
 	pruneMu   sync.Mutex
 	lastPrune time.Time
@@ -63,24 +63,7 @@ func (s *sqlStore) fail(what string, err error) error {
 // or so, and SQLite would otherwise parse each one on every call
 // (about a third of a Create's time). pgx caches its own.
 func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
-	v, ok := s.stmts.Load(q)
-	if !ok {
-		st, err := s.db.PrepareContext(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		if v, ok = s.stmts.LoadOrStore(q, st); ok {
-			st.Close()
-		} else {
-			v = st
-		}
-	}
-	st := v.(*sql.Stmt)
-	if tx != nil {
-		// Prepared on the transaction's connection once, then reused.
-		st = tx.StmtContext(ctx, st)
-	}
-	return st, nil
+	return s.stmts.Get(ctx, s.db, tx, q)
 }
 
 // exec runs a statement and returns the number of rows it changed.
@@ -410,10 +393,5 @@ func (s *sqlStore) Release(ctx context.Context, key string) error {
 
 // Close implements Store.
 func (s *sqlStore) Close() error {
-	var errs []error
-	s.stmts.Range(func(_, v any) bool {
-		errs = append(errs, v.(*sql.Stmt).Close())
-		return true
-	})
-	return errors.Join(append(errs, s.db.Close())...)
+	return errors.Join(s.stmts.Close(), s.db.Close())
 }

@@ -425,6 +425,9 @@ const (
 	// FreshUpstream: no index covers the tenant; the list is the
 	// upstream's own, and search needs an index key.
 	FreshUpstream FreshState = "upstream"
+	// FreshUnavailable: the index cannot be read just now; the list is
+	// the upstream's.
+	FreshUnavailable FreshState = "unavailable"
 	// FreshSyncing: the first sync is running; results are partial.
 	FreshSyncing FreshState = "syncing"
 	// FreshLive: the index is synced and kept live.
