@@ -373,7 +373,7 @@ func (p *Policies) region(ctx context.Context, s searchState, problems map[strin
 	if s.Page > count && len(problems) == 0 {
 		return region{pastEnd: true}, nil
 	}
-	t.Total = page.Total
+	t.Total, t.Capped = page.Total, page.Capped
 	if len(page.Rows) > 0 {
 		t.From = (s.Page-1)*s.Size + 1
 		t.To = t.From + len(page.Rows) - 1

@@ -2,6 +2,7 @@ package kasko_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -398,5 +399,53 @@ func checkEveryKeySeesItsOwnTenant(t *testing.T, srv *webtest.Server) {
 		if c.Kind == "secret" && !strings.Contains(r.Body, "@") {
 			t.Errorf("%s (%s %s): a secret key's list shows no email", c.DistributorName, c.Kind, c.Mode)
 		}
+	}
+}
+
+// TestBroadSearchSaysItIsCapped: a text matching more rows than a
+// relevance search ranks says so and how to narrow it, pages end at the
+// cap, and a column sort counts every match.
+func TestBroadSearchSaysItIsCapped(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	srv.WaitIndexed(t)
+	ctx := context.Background()
+	template, err := srv.Index.Get(ctx, tenantATest, sandbox.FixturePolicyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := index.RankedMatches + 40
+	rows := make([]index.Row, n)
+	for i := range rows {
+		r := template
+		r.ID, r.InsurerID, r.ExternalID = fmt.Sprintf("tpol_cap%06d", i), fmt.Sprintf("CAP-%06d", i), ""
+		r.FirstName, r.LastName, r.SeenAt = "Zanda", fmt.Sprintf("Ozoliņa%d", i%5), time.Now().Add(time.Hour)
+		rows[i] = r
+	}
+	if err := srv.Index.Upsert(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // the tenant's kept state
+	doc := b.Page(t, "/policies?q=zanda&size=100", http.StatusOK).Doc
+	if got := strings.TrimSpace(doc.Find(`[data-testid="range"]`).Text()); !strings.Contains(got, "more than 1000") {
+		t.Errorf("range reads %q", got)
+	}
+	if doc.Find(`[data-testid="capped"]`).Length() != 1 {
+		t.Error("no note that the matches are capped")
+	}
+	if n := doc.Find("table tbody tr").Length(); n != 100 {
+		t.Errorf("%d rows on the first page", n)
+	}
+	// Page 10 is the last ranked one; page 11 is past the end.
+	if n := b.Page(t, "/policies?q=zanda&size=100&page=10", http.StatusOK).Doc.Find("table tbody tr").Length(); n != 100 {
+		t.Errorf("%d rows on page 10", n)
+	}
+	sorted := b.Page(t, "/policies?q=zanda&size=100&sort=created_at", http.StatusOK).Doc
+	if got := sorted.Find(`[data-testid="range"]`).Text(); !strings.Contains(got, fmt.Sprintf("of %d", n)) {
+		t.Errorf("sorted range reads %q, want every one of %d matches", got, n)
+	}
+	if sorted.Find(`[data-testid="capped"]`).Length() != 0 {
+		t.Error("a sorted search says it is capped")
 	}
 }

@@ -116,7 +116,19 @@ type Query struct {
 type Page struct {
 	Rows  []Row
 	Total int
+	// Capped marks a text search by relevance that matched more than
+	// RankedMatches rows: Total is then RankedMatches, a lower bound,
+	// and the pages end there.
+	Capped bool
 }
+
+// RankedMatches bounds the matches a text search ordered by relevance
+// ranks: its newest matches, this many. A broad text (a common first
+// name, two letters of a surname) then costs what a narrow one does,
+// instead of ranking tens of thousands of rows that no one pages
+// through; the person searching narrows the text or a filter, or sorts
+// by a column, which orders every match.
+const RankedMatches = 1000
 
 // Facets count the rows per filter value. Each facet applies every
 // filter of the query except its own, so that the counts beside the

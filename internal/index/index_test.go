@@ -146,6 +146,51 @@ func sorted(s []string) []string {
 }
 
 func contract(t *testing.T, open func(*testing.T) index.Store) {
+	t.Run("broad text", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		// More rows match "anna" than a relevance search ranks; the
+		// oldest one is the only exact id match.
+		n := index.RankedMatches + 30
+		base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		var rows []index.Row
+		for i := range n {
+			created := base.Add(time.Duration(i) * time.Minute)
+			rows = append(rows, index.Row{Tenant: tenantA, ID: fmt.Sprintf("tpol_broad%05d", i), InsurerID: fmt.Sprintf("BROAD-%05d", i),
+				FirstName: "Anna", LastName: fmt.Sprintf("Ozola%d", i%7), ProductID: "kasko-lv", Status: "paid", Currency: "eur",
+				CreatedAt: created, StartDate: created, CreatedDay: created.Format(time.DateOnly), StartDay: created.Format(time.DateOnly),
+				Version: "v1", SeenAt: base})
+		}
+		mustUpsert(t, s, rows...)
+		p := search(t, s, index.Query{Text: "anna", Limit: 25})
+		if !p.Capped || p.Total != index.RankedMatches || len(p.Rows) != 25 {
+			t.Fatalf("broad relevance search: capped %v, total %d, %d rows", p.Capped, p.Total, len(p.Rows))
+		}
+		// The newest matches are the ones ranked: none of the 30 oldest.
+		for _, r := range p.Rows {
+			if r.ID < fmt.Sprintf("tpol_broad%05d", n-index.RankedMatches-1) {
+				t.Errorf("an old match %s was ranked", r.ID)
+			}
+		}
+		last := search(t, s, index.Query{Text: "anna", Limit: 25, Offset: index.RankedMatches - 25})
+		if len(last.Rows) != 25 || !last.Capped {
+			t.Errorf("the last ranked page: %d rows, capped %v", len(last.Rows), last.Capped)
+		}
+		past := search(t, s, index.Query{Text: "anna", Limit: 25, Offset: index.RankedMatches})
+		if len(past.Rows) != 0 || past.Total != index.RankedMatches || !past.Capped {
+			t.Errorf("past the cap: %d rows, total %d, capped %v", len(past.Rows), past.Total, past.Capped)
+		}
+		// A sort by a column orders every match, and counts them all.
+		sorted := search(t, s, index.Query{Text: "anna", Sort: index.SortCreated, Limit: 10})
+		if sorted.Capped || sorted.Total != n || sorted.Rows[0].ID != "tpol_broad00000" {
+			t.Errorf("sorted broad search: capped %v, total %d, first %s", sorted.Capped, sorted.Total, sorted.Rows[0].ID)
+		}
+		// A narrow text is ranked whole.
+		narrow := search(t, s, index.Query{Text: "anna ozola3"})
+		if narrow.Capped || narrow.Total != (n+3)/7 {
+			t.Errorf("narrow search: capped %v, total %d, want %d", narrow.Capped, narrow.Total, (n+3)/7)
+		}
+	})
 	t.Run("text", func(t *testing.T) {
 		t.Parallel()
 		s := seeded(t, open)

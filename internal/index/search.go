@@ -37,6 +37,10 @@ type plan struct {
 	desc   bool
 }
 
+// capped reports a plan ranked among its newest RankedMatches matches
+// only (see RankedMatches).
+func (p plan) capped() bool { return len(p.terms) > 0 && p.column == "" }
+
 // sortColumn is the column a sort field orders by.
 func sortColumn(field string) (string, bool) {
 	switch field {
@@ -326,6 +330,12 @@ func (s *sqlStore) sqliteTextPage(b *strings.Builder, p plan, a *sqlstore.Args) 
 	}
 	b.WriteString(`SELECT ` + rowColumns + `, m.total FROM (SELECT m.*, count(*) OVER () AS total FROM (SELECT r.seq AS seq, ` + keys)
 	s.from(b, p, a, noFacet, false)
+	if p.capped() {
+		// The FTS table's rowids are the rows' seq, which grows with
+		// each row first written: newest matches first, and no more
+		// than one past the cap are read, ranked or counted.
+		b.WriteString(` ORDER BY index_fts.rowid DESC LIMIT ` + a.Add(RankedMatches+1))
+	}
 	b.WriteString(`) m ORDER BY ` + order("") + ` LIMIT ` + a.Add(p.q.Limit) + ` OFFSET ` + a.Add(p.q.Offset) +
 		`) m CROSS JOIN index_rows r ON r.seq = m.seq ORDER BY ` + order("m."))
 }
@@ -345,6 +355,11 @@ func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
 	switch {
 	case len(p.terms) > 0 && s.d == sqlstore.SQLite:
 		s.sqliteTextPage(&b, p, a)
+	case p.capped():
+		// The newest matches, one past the cap, then ranked.
+		b.WriteString(`SELECT ` + rowColumns + `, count(*) OVER () FROM (SELECT r.*`)
+		tsRef = s.from(&b, p, a, noFacet, false)
+		b.WriteString(` ORDER BY r.created_at DESC, r.id DESC LIMIT ` + a.Add(RankedMatches+1) + `) r`)
 	case len(p.terms) > 0:
 		b.WriteString(`SELECT ` + rowColumns + `, count(*) OVER ()`)
 		tsRef = s.from(&b, p, a, noFacet, false)
@@ -385,6 +400,12 @@ func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
 	if err := rows.Err(); err != nil {
 		return Page{}, s.fail("search", err)
 	}
+	if p.capped() && total > RankedMatches {
+		// More match than are ranked: the page ends at the cap.
+		page.Rows = page.Rows[:max(0, min(len(page.Rows), RankedMatches-q.Offset))]
+		page.Total, page.Capped = RankedMatches, true
+		return page, nil
+	}
 	if n := len(page.Rows); n < q.Limit && (n > 0 || q.Offset == 0) {
 		// The page holds the last matching row: no need to count.
 		page.Total = q.Offset + n
@@ -417,12 +438,20 @@ func (s *sqlStore) total(ctx context.Context, db querier, p plan) (int, error) {
 	}
 	var b strings.Builder
 	a := s.d.NewArgs()
-	if s.countable(p) {
+	switch {
+	case p.capped():
+		// Only a page past the last match gets here (an offset beyond
+		// them): count up to one past the cap.
+		b.WriteString(`SELECT count(*) FROM (SELECT 1`)
+		s.from(&b, p, a, noFacet, false)
+		b.WriteString(` LIMIT ` + a.Add(RankedMatches+1) + `) m`)
+	case s.countable(p):
 		b.WriteString(`SELECT COALESCE(SUM(r.n), 0)`)
-	} else {
+		s.from(&b, p, a, noFacet, true)
+	default:
 		b.WriteString(`SELECT count(*)`)
+		s.from(&b, p, a, noFacet, false)
 	}
-	s.from(&b, p, a, noFacet, s.countable(p))
 	var n int
 	if err := db.QueryRowContext(ctx, b.String(), a.Vals...).Scan(&n); err != nil {
 		return 0, s.fail("counting", err)

@@ -77,11 +77,16 @@ func (r *run) sync(ctx context.Context) error {
 	}
 }
 
-// full runs a full sync: every row the upstream shows, oldest first, one
-// page at a time (nothing accumulates, so memory does not grow with the
-// upstream). With resume it continues the unfinished one in st from its
-// cursor and keeps its start; otherwise it starts a new one. At the end,
-// rows not seen since the start are deleted: they are gone upstream.
+// full runs a full sync: every row the upstream shows, oldest first.
+// With resume it continues the unfinished one in st from its cursor and
+// keeps its start; otherwise it starts a new one. At the end, rows not
+// seen since the start are deleted: they are gone upstream.
+//
+// Rows are written fullSyncBatch at a time (one transaction, then the
+// cursor after them), and a pager reads the next pages while a batch is
+// written, so that the upstream's time and the index's overlap. Memory
+// stays bounded by one batch and readAheadPages pages, whatever the
+// upstream holds.
 func (r *run) full(ctx context.Context, resume bool) error {
 	s := r.s
 	if !resume {
@@ -98,10 +103,23 @@ func (r *run) full(ctx context.Context, resume bool) error {
 	}
 	began := time.Now()
 	restarts := 0
+	b := batch{cursor: r.st.Cursor}
+	var ahead *pager
+	defer func() { ahead.stop() }()
 	for {
-		params := kasko.ListParams{Sort: "created_at", Limit: s.cfg.PageSize, OffsetPolicyID: r.st.Cursor}
-		page, err := r.list(ctx, params)
+		params := kasko.ListParams{Sort: "created_at", Limit: s.cfg.PageSize, OffsetPolicyID: b.cursor}
+		page, err := ahead.take(params)
 		if err != nil {
+			ahead.stop()
+			ahead = nil
+			page, err = r.list(ctx, params)
+		}
+		if err != nil {
+			// What was read so far is kept, also when the sync is being
+			// stopped: a restart resumes after it.
+			if ferr := r.flushOnStop(ctx, &b); ferr != nil {
+				return errors.Join(err, ferr)
+			}
 			if r.st.Cursor != "" && errors.Is(err, apiclient.ErrBadRequest) && restarts < maxCursorRestarts {
 				// The cursor's row is gone upstream, so there is no
 				// "after it" any more: start over, keeping the start
@@ -109,6 +127,7 @@ func (r *run) full(ctx context.Context, resume bool) error {
 				restarts++
 				s.log.Info("full sync cursor gone upstream; starting over", slog.String("tenant", r.tenant))
 				r.st.Cursor, r.st.Done = "", 0
+				b.cursor = ""
 				if err := r.save(ctx); err != nil {
 					return err
 				}
@@ -119,29 +138,27 @@ func (r *run) full(ctx context.Context, resume bool) error {
 		if err := r.switchIfResolved(page.Policies); err != nil {
 			return err
 		}
-		n, last, err := r.store(ctx, page)
-		if err != nil {
-			return err
-		}
-		full := n > 0 && n >= pageLimit(page.PolicyPage, s.cfg.PageSize)
+		rows, last := r.rows(page)
+		full := len(rows) > 0 && len(rows) >= pageLimit(page.PolicyPage, s.cfg.PageSize)
 		if full && last == "" {
 			return errors.New("a list page without insurer policy ids cannot be followed")
 		}
-		if last != "" {
-			r.st.Cursor = last
+		b.add(rows, last, page.Meta.Total)
+		if full && ahead == nil {
+			ahead = r.startPager(ctx, kasko.ListParams{Sort: "created_at", Limit: s.cfg.PageSize, OffsetPolicyID: b.cursor})
 		}
-		r.st.Done += n
-		r.st.Total = page.Meta.Total
-		r.st.Error = ""
-		if err := r.save(ctx); err != nil {
-			return err
+		// A reconciliation can take long: keep the head live meanwhile.
+		// The first full sync ends with the newest rows anyway.
+		pollNow := full && !r.st.FullDone.IsZero() && r.pollDue()
+		if !full || pollNow || len(b.rows) >= fullSyncBatch {
+			if err := r.flush(ctx, &b); err != nil {
+				return err
+			}
 		}
 		if !full {
 			break
 		}
-		// A reconciliation can take long: keep the head live meanwhile.
-		// The first full sync ends with the newest rows anyway.
-		if !r.st.FullDone.IsZero() && r.pollDue() {
+		if pollNow {
 			if err := r.poll(ctx); err != nil {
 				return err
 			}
@@ -160,6 +177,146 @@ func (r *run) full(ctx context.Context, resume bool) error {
 		slog.Int("deleted", deleted), slog.Duration("took", time.Since(began)))
 	return nil
 }
+
+// fullSyncBatch is how many rows a full sync writes in one transaction
+// (ten pages): each commit writes the pages of a dozen B-trees and the
+// text index's new segment, so fewer, larger commits write less.
+const fullSyncBatch = 1000
+
+// batch is a full sync's rows read but not written yet, and where the
+// sync stands after them.
+type batch struct {
+	rows   []index.Row
+	cursor string // the insurer policy id after the last row read
+	total  int
+	read   bool // a page was read since the last flush
+}
+
+func (b *batch) add(rows []index.Row, last string, total int) {
+	b.rows = append(b.rows, rows...)
+	if last != "" {
+		b.cursor = last
+	}
+	b.total, b.read = total, true
+}
+
+// flush writes the batch's rows, then saves the cursor after them.
+func (r *run) flush(ctx context.Context, b *batch) error {
+	if !b.read {
+		return nil
+	}
+	if len(b.rows) > 0 {
+		if err := r.s.cfg.Store.Upsert(ctx, b.rows); err != nil {
+			return fmt.Errorf("upsert rows: %w", err)
+		}
+	}
+	r.st.Cursor = b.cursor
+	r.st.Done += len(b.rows)
+	r.st.Total = b.total
+	r.st.Error = ""
+	clear(b.rows)
+	b.rows, b.read = b.rows[:0], false
+	return r.save(ctx)
+}
+
+// flushOnStop flushes the batch, given a few seconds more when ctx has
+// ended (a shutdown), so that rows already read are not asked for again.
+func (r *run) flushOnStop(ctx context.Context, b *batch) error {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), flushOnStopWithin)
+		defer cancel()
+	}
+	return r.flush(ctx, b)
+}
+
+// flushOnStopWithin bounds the write of a batch when the sync stops.
+const flushOnStopWithin = 5 * time.Second
+
+// pager reads a full sync's next pages ahead of it, in a goroutine of
+// its own, each page's cursor taken from the page before, up to
+// readAheadPages waiting. Each request is a single attempt: the first
+// failure ends the pager, and the sync asks for that page again itself,
+// with its retries and error records, so that only the sync's own
+// goroutine ever touches its state.
+type pager struct {
+	cancel context.CancelFunc
+	pages  chan pagerPage
+	done   chan struct{}
+}
+
+type pagerPage struct {
+	params kasko.ListParams
+	page   listed
+	err    error
+}
+
+// readAheadPages bounds the pages read but not taken: enough to keep
+// the upstream busy while a batch is written, a few hundred kilobytes
+// of decoded policies each.
+const readAheadPages = 3
+
+func (r *run) startPager(ctx context.Context, from kasko.ListParams) *pager {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &pager{cancel: cancel, pages: make(chan pagerPage, readAheadPages), done: make(chan struct{})}
+	client := r.s.cfg.Client.WithKey(r.key)
+	limit := r.s.cfg.PageSize
+	go func() {
+		defer close(p.done)
+		defer close(p.pages)
+		params := from
+		for {
+			if err := r.s.lim.wait(ctx); err != nil {
+				return
+			}
+			got := pagerPage{params: params, page: listed{seen: r.s.cfg.Now()}}
+			got.page.PolicyPage, got.err = client.ListPolicies(ctx, params)
+			select {
+			case p.pages <- got:
+			case <-ctx.Done():
+				return
+			}
+			if got.err != nil {
+				return
+			}
+			last := ""
+			for i := range got.page.Policies {
+				if id := got.page.Policies[i].InsurerPolicyID; id != "" {
+					last = id
+				}
+			}
+			if last == "" || len(got.page.Policies) < pageLimit(got.page.PolicyPage, limit) {
+				return
+			}
+			params.OffsetPolicyID = last
+		}
+	}()
+	return p
+}
+
+// take returns the next page read ahead when it is the one asked for
+// (params); any other answer is an error, after which the caller stops
+// the pager and reads params itself.
+func (p *pager) take(params kasko.ListParams) (listed, error) {
+	if p == nil {
+		return listed{}, errNoReadAhead
+	}
+	got, ok := <-p.pages
+	if !ok || got.params != params || (got.err == nil && got.page.PolicyPage == nil) {
+		return listed{}, errNoReadAhead
+	}
+	return got.page, got.err
+}
+
+// stop ends the pager and drops what it read.
+func (p *pager) stop() {
+	if p != nil {
+		p.cancel()
+		<-p.done
+	}
+}
+
+var errNoReadAhead = errors.New("no page read ahead")
 
 // poll reads the head of the list (newest first). When every row of a
 // page is new, more may be behind it (a burst since the last poll), so it
@@ -200,7 +357,7 @@ func (r *run) poll(ctx context.Context) error {
 			}
 			fresh.Policies = append(fresh.Policies, *p)
 		}
-		if _, _, err := r.store(ctx, fresh); err != nil {
+		if err := r.store(ctx, fresh); err != nil {
 			return err
 		}
 		n, last := len(page.Policies), ""
@@ -249,26 +406,31 @@ type listed struct {
 	seen time.Time
 }
 
-// store upserts a page's rows and returns how many there were and the
-// last insurer policy id (the cursor after them).
-func (r *run) store(ctx context.Context, page listed) (int, string, error) {
+// rows are a page's rows and its last insurer policy id (the cursor
+// after them).
+func (r *run) rows(page listed) ([]index.Row, string) {
 	ps := page.Policies
-	if len(ps) == 0 {
-		return 0, "", nil
-	}
-	seen := page.seen
 	rows := make([]index.Row, 0, len(ps))
 	last := ""
 	for i := range ps {
-		rows = append(rows, rowOf(&ps[i], r.tenant, seen, r.s.zones.load))
+		rows = append(rows, rowOf(&ps[i], r.tenant, page.seen, r.s.zones.load))
 		if ps[i].InsurerPolicyID != "" {
 			last = ps[i].InsurerPolicyID
 		}
 	}
-	if err := r.s.cfg.Store.Upsert(ctx, rows); err != nil {
-		return 0, "", fmt.Errorf("upsert rows: %w", err)
+	return rows, last
+}
+
+// store upserts a page's rows.
+func (r *run) store(ctx context.Context, page listed) error {
+	rows, _ := r.rows(page)
+	if len(rows) == 0 {
+		return nil
 	}
-	return len(rows), last, nil
+	if err := r.s.cfg.Store.Upsert(ctx, rows); err != nil {
+		return fmt.Errorf("upsert rows: %w", err)
+	}
+	return nil
 }
 
 // switchIfResolved moves a key that saw no policy so far to its

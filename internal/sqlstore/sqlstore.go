@@ -7,6 +7,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -146,6 +147,11 @@ type Schema struct {
 	LockKey int64
 	// SQLite and Postgres list the migrations, oldest first.
 	SQLite, Postgres []Migration
+	// WALCheckpointAbove is the WAL size (bytes) past which the store's
+	// checkpointer empties the WAL; 0 means walCheckpointAbove. A store
+	// that writes in large batches sets more: every emptying makes its
+	// writer's next transaction drop its whole page cache.
+	WALCheckpointAbove int64
 }
 
 // UpTo returns s with only the migrations up to version v (all when v
@@ -229,7 +235,7 @@ func openSQLite(ctx context.Context, path string, s Schema, o sqliteOptions) (*s
 	}
 	closeKeeper := func() error { return nil }
 	if !o.noWALKeeper {
-		k, err := startWALKeeper(s.Name, path, o)
+		k, err := startWALKeeper(s.Name, path, cmp.Or(s.WALCheckpointAbove, walCheckpointAbove), o)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.Name, err)
 		}

@@ -88,8 +88,10 @@ func (c closingConnector) Close() error { return c.close() }
 type walKeeper struct {
 	name string // the store's, for the log
 	wal  string // the -wal file
-	db   *sql.DB
-	log  *slog.Logger
+	// above is the WAL size that calls for a checkpoint.
+	above int64
+	db    *sql.DB
+	log   *slog.Logger
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -102,14 +104,14 @@ type walKeeper struct {
 }
 
 // startWALKeeper starts the checkpointer of the SQLite file at path.
-func startWALKeeper(name, path string, o sqliteOptions) (*walKeeper, error) {
+func startWALKeeper(name, path string, above int64, o sqliteOptions) (*walKeeper, error) {
 	c, err := sqlite.NewConnector(sqliteDSN(path, walCheckpointBusy, o))
 	if err != nil {
 		return nil, err
 	}
 	db := sql.OpenDB(c)
 	db.SetMaxOpenConns(1)
-	k := &walKeeper{name: name, wal: path + "-wal", db: db, log: slog.Default(),
+	k := &walKeeper{name: name, wal: path + "-wal", above: above, db: db, log: slog.Default(),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go k.run()
 	return k, nil
@@ -126,7 +128,7 @@ func (k *walKeeper) run() {
 			return
 		case <-tick.C:
 		}
-		if fi, err := os.Stat(k.wal); err != nil || fi.Size() <= walCheckpointAbove {
+		if fi, err := os.Stat(k.wal); err != nil || fi.Size() <= k.above {
 			continue
 		}
 		k.report(k.checkpoint())

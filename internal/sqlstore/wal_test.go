@@ -136,7 +136,7 @@ func walFlood(t testing.TB, o sqliteOptions) int64 {
 func TestWALKeeperStopsWithTheStore(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "x.db")
-	k, err := startWALKeeper("x", path, sqliteOptions{})
+	k, err := startWALKeeper("x", path, walCheckpointAbove, sqliteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

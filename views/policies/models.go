@@ -38,7 +38,10 @@ type TableView struct {
 	// the rows shown (1-based).
 	Total    int
 	From, To int
-	Sizes    []SizeOption
+	// Capped: more match the search than are ranked; Total is the
+	// number ranked (index.RankedMatches), and the pages end there.
+	Capped bool
+	Sizes  []SizeOption
 	// Hidden carries the list state into the find form.
 	Sort string
 	Size int
