@@ -29,10 +29,8 @@ const (
 // region is a rendered list region and what the handler needs of it
 // without rendering it again.
 type region struct {
-	html    []byte
-	pastEnd bool
-	// exact is the policy the search text names exactly, if indexed.
-	exact    string
+	html     []byte
+	pastEnd  bool
 	problems bool
 }
 

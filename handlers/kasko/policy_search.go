@@ -314,8 +314,13 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 	// A submit of an exact id opens that policy; typing (htmx), or the
 	// searched URL met again (Back, a link), lists it: the search box
 	// sends "open" with a submit alone.
-	if s.Q != "" && !handlers.IsHTMX(r) && r.URL.Query().Get("open") != "" {
-		id := rg.exact
+	if s.Q != "" && !handlers.IsHTMX(r) && r.URL.Query().Get("open") != "" && len(problems) == 0 {
+		// Asked here, not with the region: a search of its own, which
+		// only a submit needs.
+		id, err := p.indexedID(ctx, u.Tenant, public, s.Q)
+		if err != nil {
+			return err
+		}
 		if id == "" {
 			if id, err = p.upstreamID(ctx, s.Q); err != nil {
 				return err
@@ -408,13 +413,7 @@ func (p *Policies) region(ctx context.Context, s searchState, problems map[strin
 	if err := policies.Table(t).Render(ctx, &buf); err != nil {
 		return region{}, err
 	}
-	exact := ""
-	if s.Q != "" && len(problems) == 0 {
-		if exact, err = p.indexedID(ctx, u.Tenant, public, s.Q); err != nil {
-			return region{}, err
-		}
-	}
-	return region{html: buf.Bytes(), problems: len(problems) > 0, exact: exact}, nil
+	return region{html: buf.Bytes(), problems: len(problems) > 0}, nil
 }
 
 // indexColumns are the list's columns with the index field each sorts by:

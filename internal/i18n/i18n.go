@@ -44,22 +44,40 @@ func New() (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(names, func(i, j int) bool { // English first
-		return strings.HasSuffix(names[i], "/en.json") && !strings.HasSuffix(names[j], "/en.json")
+	// A language's messages may be split over several files: en.json,
+	// and one per area (review.en.json), so that work on one area does
+	// not touch another's file. English first.
+	langOf := func(name string) string {
+		base := strings.TrimSuffix(path.Base(name), ".json")
+		return base[strings.LastIndex(base, ".")+1:]
+	}
+	sort.Slice(names, func(i, j int) bool {
+		ei, ej := langOf(names[i]) == "en", langOf(names[j]) == "en"
+		if ei != ej {
+			return ei
+		}
+		return names[i] < names[j]
 	})
+	seen := map[string]bool{}
 	for _, name := range names {
 		file, err := bundle.LoadMessageFileFS(localeFiles, name)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: %w", name, err)
 		}
-		lang := strings.TrimSuffix(path.Base(name), ".json")
-		ids := make([]string, 0, len(file.Messages))
+		lang := langOf(name)
 		for _, m := range file.Messages {
-			ids = append(ids, m.ID)
+			c.keys[lang] = append(c.keys[lang], m.ID)
 		}
+		if !seen[lang] {
+			seen[lang] = true
+			c.tags = append(c.tags, file.Tag)
+		}
+	}
+	for lang, ids := range c.keys {
 		sort.Strings(ids)
-		c.keys[lang] = ids
-		c.tags = append(c.tags, file.Tag)
+		if dup := duplicate(ids); dup != "" {
+			return nil, fmt.Errorf("i18n: %s: message %q is defined twice", lang, dup)
+		}
 	}
 	if len(c.tags) == 0 || c.tags[0] != defaultTag {
 		return nil, fmt.Errorf("i18n: no English catalogue")
@@ -196,4 +214,14 @@ func (c *Catalog) Middleware(preferred func(*http.Request) string) func(http.Han
 			next.ServeHTTP(w, r.WithContext(WithPrinter(r.Context(), printers[lang])))
 		})
 	}
+}
+
+// duplicate returns an id that sorted ids hold twice, "" when none.
+func duplicate(ids []string) string {
+	for i := 1; i < len(ids); i++ {
+		if ids[i] == ids[i-1] {
+			return ids[i]
+		}
+	}
+	return ""
 }

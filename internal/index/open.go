@@ -69,6 +69,7 @@ func schema() sqlstore.Schema {
 		Postgres:     postgresMigrations(),
 
 		WALCheckpointAbove: indexWALCheckpointAbove,
+		SQLitePragmas:      sqlitePragmas(),
 	}
 }
 

@@ -371,11 +371,7 @@ func (s *sqlStore) Search(ctx context.Context, q Query) (Page, error) {
 		s.orderBy(&b, p, a, tsRef)
 		b.WriteString(` LIMIT ` + a.Add(q.Limit) + ` OFFSET ` + a.Add(q.Offset))
 	}
-	db, done, err := s.reader(ctx)
-	if err != nil {
-		return Page{}, s.fail("search", err)
-	}
-	defer done()
+	db := s.db
 	rows, err := db.QueryContext(ctx, b.String(), a.Vals...)
 	if err != nil {
 		return Page{}, s.fail("search", err)
@@ -478,11 +474,7 @@ func (s *sqlStore) Facets(ctx context.Context, q Query) (Facets, error) {
 	if v, ok := s.cache.get(key); ok {
 		return cloneFacets(v.(Facets)), nil
 	}
-	db, done, err := s.reader(ctx)
-	if err != nil {
-		return Facets{}, s.fail("facets", err)
-	}
-	defer done()
+	db := s.db
 	for _, fc := range []struct {
 		skip   facet
 		column string
@@ -583,25 +575,4 @@ func cacheKey(kind string, p plan, changed int64) string {
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// reader is what Search and Facets query. On SQLite it is one
-// connection with the index's page cache size (see sqlitePragmas): a
-// page or count over a large tenant reads thousands of pages, which
-// the default 2 MB cache would read from the file again every time.
-func (s *sqlStore) reader(ctx context.Context) (querier, func(), error) {
-	if s.d != sqlstore.SQLite {
-		return s.db, func() {}, nil
-	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, p := range []string{pragmaCacheSize, pragmaMmap, pragmaTempStore} {
-		if _, err := conn.ExecContext(ctx, p); err != nil {
-			conn.Close()
-			return nil, nil, err
-		}
-	}
-	return conn, func() { conn.Close() }, nil
 }

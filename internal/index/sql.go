@@ -780,30 +780,37 @@ func (s *sqlStore) Close() error {
 	return errors.Join(connErr, s.stmts.Close(), s.db.Close())
 }
 
-// The pragmas below are set on a connection before the index uses it:
-// they are per connection, and sqlstore's DSN (shared with the other
-// stores) has no place for them. secure_delete overwrites what a
-// deletion frees; cache_size lets one batch of a full sync (thousands
-// of rows, a dozen B-trees) be written without spilling pages to the
-// WAL and reading them back, which took most of the time of a bulk load
-// with SQLite's default 2 MB.
+// sqlitePragmas are set on every connection of the index as it opens
+// (sqlstore.Schema.SQLitePragmas). cache_size: a page or count over a
+// large tenant reads thousands of pages, which the default 2 MB cache
+// would read again every time. mmap_size lets reads take pages from the
+// file's memory map instead of a read call each (what a cgo-free SQLite
+// pays most for). temp_store keeps the sorter of a broad text match in
+// memory.
+func sqlitePragmas() []string {
+	return []string{"cache_size(-65536)", "mmap_size(4294967296)", "temp_store(MEMORY)"}
+}
+
+// The write connection's own settings, on top of sqlitePragmas.
 const (
+	// pragmaSecureDelete overwrites what a deletion frees.
 	pragmaSecureDelete = `PRAGMA secure_delete = ON`
-	pragmaCacheSize    = `PRAGMA cache_size = -65536`
 	// pragmaWriteCacheSize is the write connection's cache, which stays
-	// full for the process's life: at 32 MiB a 200,000-row full sync
-	// took 123 s with the process growing by 87 MiB, at 64 MiB 101 s
-	// and 152 MiB (the cgo-free SQLite's allocator takes about twice
-	// the pages' size).
+	// full for the process's life: a full sync's batch (a thousand rows,
+	// a dozen B-trees) is written without spilling pages to the WAL and
+	// reading them back. At 32 MiB a 200,000-row full sync took 123 s
+	// with the process growing by 87 MiB, at 64 MiB 101 s and 152 MiB
+	// (the cgo-free SQLite's allocator takes about twice the pages'
+	// size).
 	pragmaWriteCacheSize = `PRAGMA cache_size = -32768`
-	// pragmaMmap lets reads take pages from the file's memory map instead
-	// of a read call each (what a cgo-free SQLite pays most for): a
-	// search over a large tenant touches thousands of pages.
-	pragmaMmap = `PRAGMA mmap_size = 4294967296`
-	// pragmaTempStore keeps the sorter of a broad text match in memory,
-	// and a writing statement's journal (each row insert fires triggers
-	// and so needs one), which otherwise is a temporary file: a write
-	// call per page, a fifth of a full sync's time.
+	// pragmaWriteNoMmap: the writer reads through its cache, so that
+	// the pages a full sync touches do not all stay mapped (and count
+	// in the process's resident memory).
+	pragmaWriteNoMmap = `PRAGMA mmap_size = 0`
+	// pragmaTempStore also keeps a writing statement's journal in memory
+	// (each row insert fires triggers and so needs one), which otherwise
+	// is a temporary file: a write call per page, a fifth of a full
+	// sync's time.
 	pragmaTempStore = `PRAGMA temp_store = MEMORY`
 	// pragmaSyncNormal makes a commit append to the WAL without waiting
 	// for the disk (synchronous FULL, sqlstore's default, syncs every
@@ -816,5 +823,5 @@ const (
 
 // writePragmas are the write connection's settings.
 func writePragmas() []string {
-	return []string{pragmaSecureDelete, pragmaWriteCacheSize, pragmaTempStore, pragmaSyncNormal}
+	return []string{pragmaSecureDelete, pragmaWriteCacheSize, pragmaWriteNoMmap, pragmaTempStore, pragmaSyncNormal}
 }

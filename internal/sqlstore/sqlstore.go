@@ -152,6 +152,9 @@ type Schema struct {
 	// that writes in large batches sets more: every emptying makes its
 	// writer's next transaction drop its whole page cache.
 	WALCheckpointAbove int64
+	// SQLitePragmas are set on every connection of the store as it opens
+	// ("cache_size(-65536)"): settings SQLite keeps per connection.
+	SQLitePragmas []string
 }
 
 // UpTo returns s with only the migrations up to version v (all when v
@@ -208,7 +211,7 @@ func Open(ctx context.Context, cfg Config, s Schema) (*sql.DB, Dialect, error) {
 		db, err := openPostgres(ctx, cfg.DatabaseURL, cfg.URLSetting, s)
 		return db, Postgres, err
 	case cfg.Path != "":
-		db, err := openSQLite(ctx, cfg.Path, s, sqliteOptions{})
+		db, err := openSQLite(ctx, cfg.Path, s, sqliteOptions{pragmas: s.SQLitePragmas})
 		return db, SQLite, err
 	default:
 		return nil, 0, fmt.Errorf("%s: neither a SQLite path nor a PostgreSQL URL is configured", s.Name)

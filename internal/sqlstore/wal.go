@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -54,6 +55,8 @@ type sqliteOptions struct {
 	// fastSync is synchronous(NORMAL): the load tests drive thousands of
 	// commits, which at one fsync each would measure the disk instead.
 	fastSync bool
+	// pragmas are the store's own (Schema.SQLitePragmas).
+	pragmas []string
 }
 
 // sqliteDSN is the DSN of the store's connections; busy is their
@@ -67,6 +70,9 @@ func sqliteDSN(path string, busy time.Duration, o sqliteOptions) string {
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=foreign_keys(1)&_txlock=immediate"
 	if !o.noWALKeeper {
 		dsn += "&_pragma=journal_size_limit(" + fmt.Sprint(walSizeLimit) + ")"
+	}
+	for _, p := range o.pragmas {
+		dsn += "&_pragma=" + url.QueryEscape(p)
 	}
 	return dsn
 }
