@@ -31,6 +31,7 @@ type Row struct {
 	Status     string // pending, accepted, paid, cancelled, …
 	Currency   string // lowercase ISO-4217
 	GrossMinor int64  // quote.gross_payment_amount, minor units of Currency
+	TaxMinor   int64  // quote.payment_data.premium_tax, minor units of Currency
 	Language   string
 	// Zone is the policy's own time zone (localized_dates.time_zone), ""
 	// when the upstream gave none; the *Day fields are dates in it.
@@ -42,6 +43,7 @@ type Row struct {
 	CreatedDay      string    // YYYY-MM-DD in Zone (UTC when Zone is "")
 	StartDay        string
 	EndDay          string // "" when open-ended
+	TerminationDay  string // "" when none
 	Expired         bool
 	Cancelled       bool
 	Version         string // version_id
@@ -101,9 +103,12 @@ type Query struct {
 	Expired  *bool
 	// Day ranges are inclusive YYYY-MM-DD dates in each policy's zone;
 	// "" leaves that end open.
-	CreatedFrom, CreatedTo string
-	StartFrom, StartTo     string
-	EndFrom, EndTo         string
+	CreatedFrom, CreatedTo       string
+	StartFrom, StartTo           string
+	EndFrom, EndTo               string
+	TerminatedFrom, TerminatedTo string // a range leaves out rows never terminated
+	// InForceOn keeps the rows in force on that day (see Reviewer).
+	InForceOn string
 	// Premium range in minor units, inclusive; nil leaves it open.
 	PremiumMin, PremiumMax *int64
 

@@ -206,8 +206,18 @@ func sqliteMigrations() []sqlstore.Migration {
 		)`,
 		`CREATE INDEX index_deliveries_at ON index_deliveries (at)`,
 	}
-	return []sqlstore.Migration{{Version: 1, Statements: append(stmts, sortIndexes()...)}}
+	return []sqlstore.Migration{{Version: 1, Statements: append(stmts, sortIndexes()...)}, {Version: 2, Statements: []string{
+		`ALTER TABLE index_rows ADD COLUMN tax_minor INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE index_rows ADD COLUMN termination_day TEXT`,
+		`CREATE INDEX index_rows_terminated ON index_rows (tenant, termination_day) WHERE termination_day IS NOT NULL`,
+		refillAfterV2,
+	}}}
 }
+
+// refillAfterV2 makes every tenant's next reconciliation due at once:
+// rows written before version 2 lack the premium tax and termination
+// day, which only a fresh read of each policy fills in.
+const refillAfterV2 = `UPDATE index_sync SET full_done = '2000-01-01T00:00:00Z' WHERE full_done IS NOT NULL`
 
 func postgresMigrations() []sqlstore.Migration {
 	// COLLATE "C" on what is sorted or compared as text: byte order, as
@@ -280,5 +290,10 @@ func postgresMigrations() []sqlstore.Migration {
 		)`,
 		`CREATE INDEX index_deliveries_at ON index_deliveries (at)`,
 	}
-	return []sqlstore.Migration{{Version: 1, Statements: append(stmts, sortIndexes()...)}}
+	return []sqlstore.Migration{{Version: 1, Statements: append(stmts, sortIndexes()...)}, {Version: 2, Statements: []string{
+		`ALTER TABLE index_rows ADD COLUMN tax_minor bigint NOT NULL DEFAULT 0`,
+		`ALTER TABLE index_rows ADD COLUMN termination_day text COLLATE "C"`,
+		`CREATE INDEX index_rows_terminated ON index_rows (tenant, termination_day) WHERE termination_day IS NOT NULL`,
+		refillAfterV2,
+	}}}
 }

@@ -132,7 +132,7 @@ func cleanAll(vals []string) []string {
 func cleanQuery(q Query) Query {
 	q.Tenant = clean(q.Tenant)
 	q.Status, q.Product, q.Currency = cleanAll(q.Status), cleanAll(q.Product), cleanAll(q.Currency)
-	for _, d := range []*string{&q.CreatedFrom, &q.CreatedTo, &q.StartFrom, &q.StartTo, &q.EndFrom, &q.EndTo} {
+	for _, d := range []*string{&q.CreatedFrom, &q.CreatedTo, &q.StartFrom, &q.StartTo, &q.EndFrom, &q.EndTo, &q.TerminatedFrom, &q.TerminatedTo, &q.InForceOn} {
 		*d = clean(*d)
 	}
 	return q
@@ -149,7 +149,8 @@ func (s *sqlStore) countable(p plan) bool {
 func onlyFacetFilters(p plan) bool {
 	q := p.q
 	return len(p.terms) == 0 && q.CreatedFrom == "" && q.CreatedTo == "" &&
-		q.StartFrom == "" && q.StartTo == "" && q.EndFrom == "" && q.EndTo == "" && q.PremiumMin == nil && q.PremiumMax == nil
+		q.StartFrom == "" && q.StartTo == "" && q.EndFrom == "" && q.EndTo == "" &&
+		q.TerminatedFrom == "" && q.TerminatedTo == "" && q.InForceOn == "" && q.PremiumMin == nil && q.PremiumMax == nil
 }
 
 // facet names a filter that Facets leaves out of its own count.
@@ -280,6 +281,13 @@ func (s *sqlStore) from(b *strings.Builder, p plan, a *sqlstore.Args, skip facet
 	// end_day is NULL for open-ended rows: an end range leaves them out.
 	cmp("end_day", ">=", q.EndFrom)
 	cmp("end_day", "<=", q.EndTo)
+	// termination_day is NULL for rows never terminated: likewise.
+	cmp("termination_day", ">=", q.TerminatedFrom)
+	cmp("termination_day", "<=", q.TerminatedTo)
+	if d := q.InForceOn; d != "" {
+		b.WriteString(` AND r.start_day <= ` + a.Add(d) + ` AND (r.end_day IS NULL OR r.end_day >= ` + a.Add(d) + `)` +
+			` AND (r.status = 'paid' OR (r.status = 'cancelled' AND r.termination_day > ` + a.Add(d) + `))`)
+	}
 	if q.PremiumMin != nil {
 		b.WriteString(` AND r.gross_minor >= ` + a.Add(*q.PremiumMin))
 	}
@@ -564,9 +572,11 @@ func cacheKey(kind string, p plan, changed int64) string {
 		Status, Product, Currency []string
 		Expired                   *bool
 		CF, CT, SF, ST, EF, ET    string
+		TF, TT, InForce           string
 		PremiumMin, PremiumMax    *int64
 	}{kind, changed, q.Tenant, q.Public, Terms(q.Text), q.Status, q.Product, q.Currency, q.Expired,
-		q.CreatedFrom, q.CreatedTo, q.StartFrom, q.StartTo, q.EndFrom, q.EndTo, q.PremiumMin, q.PremiumMax})
+		q.CreatedFrom, q.CreatedTo, q.StartFrom, q.StartTo, q.EndFrom, q.EndTo, q.TerminatedFrom, q.TerminatedTo, q.InForceOn,
+		q.PremiumMin, q.PremiumMax})
 	return string(k)
 }
 

@@ -216,7 +216,7 @@ func nullString(v string) any {
 // cleanRow cleans every text field of r (see clean).
 func cleanRow(r Row) Row {
 	for _, f := range []*string{&r.Tenant, &r.ID, &r.InsurerID, &r.ExternalID, &r.FirstName, &r.LastName, &r.ProductID,
-		&r.Status, &r.Currency, &r.Language, &r.Zone, &r.CreatedDay, &r.StartDay, &r.EndDay, &r.Version,
+		&r.Status, &r.Currency, &r.Language, &r.Zone, &r.CreatedDay, &r.StartDay, &r.EndDay, &r.TerminationDay, &r.Version,
 		&r.Email, &r.Phone, &r.VIN, &r.Plate} {
 		*f = clean(*f)
 	}
@@ -273,14 +273,14 @@ func (s *sqlStore) Upsert(ctx context.Context, rows []Row) error {
 
 const sqliteRowValues = `tenant, id, insurer_id, external_id, first_name, last_name, holder_key, product_id, status, currency,
 	gross_minor, language, zone, created_at, start_date, end_date, termination_date, created_day, start_day, end_day,
-	expired, cancelled, version, seen_at, email, phone, vin, plate`
+	expired, cancelled, version, seen_at, email, phone, vin, plate, tax_minor, termination_day`
 
 func (s *sqlStore) rowArgs(r Row) []any {
 	d := s.d
 	return []any{r.Tenant, r.ID, r.InsurerID, r.ExternalID, r.FirstName, r.LastName, holderKey(r), r.ProductID, r.Status,
 		strings.ToLower(r.Currency), r.GrossMinor, r.Language, r.Zone, d.Time(r.CreatedAt), d.Time(r.StartDate),
 		s.endValue(r.EndDate), d.NullTime(r.TerminationDate), r.CreatedDay, r.StartDay, nullString(r.EndDay),
-		r.Expired, r.Cancelled, r.Version, d.Time(r.SeenAt), r.Email, r.Phone, r.VIN, r.Plate}
+		r.Expired, r.Cancelled, r.Version, d.Time(r.SeenAt), r.Email, r.Phone, r.VIN, r.Plate, r.TaxMinor, nullString(r.TerminationDay)}
 }
 
 // upsertSQLite writes row by row with prepared statements: looking the
@@ -291,11 +291,11 @@ func (s *sqlStore) upsertSQLite(ctx context.Context, tx *sql.Tx, rows []Row, del
 	if err != nil {
 		return err
 	}
-	insert, err := s.stmt(ctx, tx, `INSERT INTO index_rows (`+sqliteRowValues+`) VALUES (`+strings.Repeat("?, ", 27)+`?)`)
+	insert, err := s.stmt(ctx, tx, `INSERT INTO index_rows (`+sqliteRowValues+`) VALUES (`+strings.Repeat("?, ", 29)+`?)`)
 	if err != nil {
 		return err
 	}
-	update, err := s.stmt(ctx, tx, `UPDATE index_rows SET (`+sqliteRowValues+`) = (`+strings.Repeat("?, ", 27)+`?) WHERE seq = ?`)
+	update, err := s.stmt(ctx, tx, `UPDATE index_rows SET (`+sqliteRowValues+`) = (`+strings.Repeat("?, ", 29)+`?) WHERE seq = ?`)
 	if err != nil {
 		return err
 	}
@@ -392,19 +392,19 @@ func (s *sqlStore) upsertPostgres(ctx context.Context, tx *sql.Tx, rows []Row, d
 	slices.SortFunc(uniq, func(a, b Row) int { return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.ID, b.ID)) })
 	const query = `INSERT INTO index_rows (tenant, id, insurer_id, external_id, first_name, last_name, holder_key, product_id,
 			status, currency, gross_minor, language, zone, created_at, start_date, end_date, termination_date, created_day,
-			start_day, end_day, expired, cancelled, version, seen_at, email, phone, vin, plate, doc)
+			start_day, end_day, expired, cancelled, version, seen_at, email, phone, vin, plate, doc, tax_minor, termination_day)
 		SELECT t.tenant, t.id, t.insurer_id, t.external_id, t.first_name, t.last_name, t.holder_key, t.product_id,
 			t.status, t.currency, t.gross_minor, t.language, t.zone, t.created_at::timestamptz, t.start_date::timestamptz,
 			NULLIF(t.end_date, '')::timestamptz, NULLIF(t.termination_date, '')::timestamptz, t.created_day,
 			t.start_day, NULLIF(t.end_day, ''), t.expired, t.cancelled, t.version, t.seen_at::timestamptz, t.email,
-			t.phone, t.vin, t.plate, array_to_tsvector(string_to_array(t.doc, ' '))
+			t.phone, t.vin, t.plate, array_to_tsvector(string_to_array(t.doc, ' ')), t.tax_minor, NULLIF(t.termination_day, '')
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
 			$17::text[], $18::text[], $19::text[], $20::text[], $21::boolean[], $22::boolean[], $23::text[], $24::text[],
-			$25::text[], $26::text[], $27::text[], $28::text[], $29::text[])
+			$25::text[], $26::text[], $27::text[], $28::text[], $29::text[], $30::bigint[], $31::text[])
 			AS t(tenant, id, insurer_id, external_id, first_name, last_name, holder_key, product_id, status, currency,
 			gross_minor, language, zone, created_at, start_date, end_date, termination_date, created_day, start_day,
-			end_day, expired, cancelled, version, seen_at, email, phone, vin, plate, doc)
+			end_day, expired, cancelled, version, seen_at, email, phone, vin, plate, doc, tax_minor, termination_day)
 		ON CONFLICT (tenant, id) DO UPDATE SET insurer_id = excluded.insurer_id, external_id = excluded.external_id,
 			first_name = excluded.first_name, last_name = excluded.last_name, holder_key = excluded.holder_key,
 			product_id = excluded.product_id, status = excluded.status, currency = excluded.currency,
@@ -413,7 +413,8 @@ func (s *sqlStore) upsertPostgres(ctx context.Context, tx *sql.Tx, rows []Row, d
 			termination_date = excluded.termination_date, created_day = excluded.created_day,
 			start_day = excluded.start_day, end_day = excluded.end_day, expired = excluded.expired,
 			cancelled = excluded.cancelled, version = excluded.version, seen_at = excluded.seen_at,
-			email = excluded.email, phone = excluded.phone, vin = excluded.vin, plate = excluded.plate, doc = excluded.doc
+			email = excluded.email, phone = excluded.phone, vin = excluded.vin, plate = excluded.plate, doc = excluded.doc,
+			tax_minor = excluded.tax_minor, termination_day = excluded.termination_day
 		WHERE index_rows.seen_at <= excluded.seen_at
 		RETURNING tenant, xmax = 0`
 	st, err := s.stmt(ctx, tx, query)
@@ -421,25 +422,26 @@ func (s *sqlStore) upsertPostgres(ctx context.Context, tx *sql.Tx, rows []Row, d
 		return err
 	}
 	for chunk := range slices.Chunk(uniq, pgChunk) {
-		cols := make([][]string, 29)
-		var gross []int64
+		cols := make([][]string, 31)
+		var gross, tax []int64
 		var expired, cancelled []bool
 		for _, r := range chunk {
 			for i, v := range []string{r.Tenant, r.ID, r.InsurerID, r.ExternalID, r.FirstName, r.LastName, holderKey(r),
 				r.ProductID, r.Status, strings.ToLower(r.Currency), "", r.Language, r.Zone, pgTime(r.CreatedAt),
 				pgTime(r.StartDate), pgNullTime(r.EndDate), pgNullTime(r.TerminationDate), r.CreatedDay, r.StartDay,
-				r.EndDay, "", "", r.Version, pgTime(r.SeenAt), r.Email, r.Phone, r.VIN, r.Plate, pgDocument(r)} {
+				r.EndDay, "", "", r.Version, pgTime(r.SeenAt), r.Email, r.Phone, r.VIN, r.Plate, pgDocument(r), "", r.TerminationDay} {
 				cols[i] = append(cols[i], v)
 			}
 			gross = append(gross, r.GrossMinor)
+			tax = append(tax, r.TaxMinor)
 			expired = append(expired, r.Expired)
 			cancelled = append(cancelled, r.Cancelled)
 		}
-		args := make([]any, 29)
+		args := make([]any, 31)
 		for i := range cols {
 			args[i] = cols[i]
 		}
-		args[10], args[20], args[21] = gross, expired, cancelled
+		args[10], args[20], args[21], args[29] = gross, expired, cancelled, tax
 		res, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return err
@@ -481,17 +483,19 @@ func pgNullTime(t time.Time) string {
 // rowColumns are what a Row is read from, in scanRow's order.
 const rowColumns = `r.tenant, r.id, r.insurer_id, r.external_id, r.first_name, r.last_name, r.product_id, r.status,
 	r.currency, r.gross_minor, r.language, r.zone, r.created_at, r.start_date, r.end_date, r.termination_date,
-	r.created_day, r.start_day, r.end_day, r.expired, r.cancelled, r.version, r.seen_at, r.email, r.phone, r.vin, r.plate`
+	r.created_day, r.start_day, r.end_day, r.expired, r.cancelled, r.version, r.seen_at, r.email, r.phone, r.vin, r.plate,
+	r.tax_minor, r.termination_day`
 
 // scanRow reads a Row, and then into extra what the query selected
 // after rowColumns.
 func scanRow(sc scanner, extra ...any) (Row, error) {
 	var r Row
 	var created, start, end, terminated, seen sqlstore.Time
-	var endDay sql.NullString
+	var endDay, terminationDay sql.NullString
 	dest := []any{&r.Tenant, &r.ID, &r.InsurerID, &r.ExternalID, &r.FirstName, &r.LastName, &r.ProductID, &r.Status,
 		&r.Currency, &r.GrossMinor, &r.Language, &r.Zone, &created, &start, &end, &terminated,
-		&r.CreatedDay, &r.StartDay, &endDay, &r.Expired, &r.Cancelled, &r.Version, &seen, &r.Email, &r.Phone, &r.VIN, &r.Plate}
+		&r.CreatedDay, &r.StartDay, &endDay, &r.Expired, &r.Cancelled, &r.Version, &seen, &r.Email, &r.Phone, &r.VIN, &r.Plate,
+		&r.TaxMinor, &terminationDay}
 	err := sc.Scan(append(dest, extra...)...)
 	if err != nil {
 		return Row{}, err
@@ -500,7 +504,7 @@ func scanRow(sc scanner, extra ...any) (Row, error) {
 	if end.T.Year() < 9999 {
 		r.EndDate = zeroTime(end.T)
 	}
-	r.EndDay = endDay.String
+	r.EndDay, r.TerminationDay = endDay.String, terminationDay.String
 	return r, nil
 }
 

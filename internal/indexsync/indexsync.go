@@ -118,6 +118,7 @@ func rowOf(p *kasko.Policy, tenant string, seen time.Time, load func(string) (*t
 	if r.GrossMinor == 0 {
 		r.GrossMinor = p.Quote.PaymentData.GrossPremium
 	}
+	r.TaxMinor = p.Quote.PaymentData.PremiumTax
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = p.CreatedAt
 	}
@@ -145,6 +146,7 @@ func rowOf(p *kasko.Policy, tenant string, seen time.Time, load func(string) (*t
 	r.CreatedDay = day(r.CreatedAt, loc)
 	r.StartDay = day(r.StartDate, loc)
 	r.EndDay = day(r.EndDate, loc)
+	r.TerminationDay = day(r.TerminationDate, loc)
 	return r
 }
 
