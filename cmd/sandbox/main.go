@@ -2,7 +2,8 @@
 // CascoApi) on their own, for demos, load tests and partner training.
 // Configuration comes from SANDBOX_* variables (see sandbox.OptionsFromEnv)
 // and SANDBOX_ADDR; SANDBOX_WEBHOOKS registers webhook endpoints, whose
-// deliveries stop at shutdown.
+// deliveries stop at shutdown. The seeded history leads up to today unless
+// SANDBOX_REFERENCE_DATE pins its date.
 package main
 
 import (
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fmt.Fprintf(stdout, "  CascoApi:       %s%s (accounts %s, %s)\n", base, sandbox.CascoPrefix, sandbox.CascoDemoAccount, sandbox.CascoPartnerAccount)
 	fmt.Fprintf(stdout, "  demo credentials and fixtures: GET %s%s\n", base, sandbox.AdminPath)
 	fmt.Fprintf(stdout, "  webhooks: %d endpoint(s) from SANDBOX_WEBHOOKS; more with POST %s%s/webhooks\n", len(sb.Webhooks()), base, sandbox.AdminPath)
+	fmt.Fprintf(stdout, "  seeded history up to %s (SANDBOX_REFERENCE_DATE=YYYY-MM-DD pins it; default today)\n", referenceLabel(sb.ReferenceDate()))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -92,4 +94,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	return nil
+}
+
+// referenceLabel shows a reference date as its day when it is a whole UTC
+// day (the default and SANDBOX_REFERENCE_DATE), else as the instant it is.
+func referenceLabel(t time.Time) string {
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		return t.UTC().Format(time.DateOnly)
+	}
+	return t.UTC().Format(time.RFC3339)
 }

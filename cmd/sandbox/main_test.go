@@ -148,3 +148,62 @@ func TestRunWebhooks(t *testing.T) {
 		t.Fatal("run did not stop after cancel")
 	}
 }
+
+// TestRunReferenceDate pins the seeded history with SANDBOX_REFERENCE_DATE:
+// the banner and GET /_sandbox show the pinned day, and a bad date is an
+// error naming the variable.
+func TestRunReferenceDate(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	env := map[string]string{"SANDBOX_ADDR": "127.0.0.1:0", "SANDBOX_POLICIES": "100", "SANDBOX_REFERENCE_DATE": "2026-06-15"}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, func(k string) string { return env[k] }, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var lines []string
+	for len(lines) < 7 && sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if len(lines) < 7 {
+		t.Fatalf("output: %q %v", lines, sc.Err())
+	}
+	if want := "  seeded history up to 2026-06-15 (SANDBOX_REFERENCE_DATE=YYYY-MM-DD pins it; default today)"; lines[6] != want {
+		t.Errorf("reference line: got %q, want %q", lines[6], want)
+	}
+	base := strings.TrimPrefix(lines[0], "sandbox listening on ")
+	res, err := http.Get(base + "/_sandbox")
+	if err != nil {
+		t.Fatalf("GET /_sandbox: %v", err)
+	}
+	var info struct {
+		ReferenceDate string `json:"reference_date"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&info)
+	res.Body.Close()
+	if err != nil || info.ReferenceDate != "2026-06-15T00:00:00Z" {
+		t.Errorf("reference_date: got %q (%v), want 2026-06-15T00:00:00Z", info.ReferenceDate, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop after cancel")
+	}
+
+	err = run(context.Background(), nil, func(k string) string {
+		if k == "SANDBOX_REFERENCE_DATE" {
+			return "15.06.2026"
+		}
+		return ""
+	}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "SANDBOX_REFERENCE_DATE") {
+		t.Errorf("got %v, want an error naming SANDBOX_REFERENCE_DATE", err)
+	}
+}

@@ -75,6 +75,7 @@ type infoJSON struct {
 	Policies       int            `json:"policies"`
 	CancelDelay    string         `json:"cancel_delay"`
 	AssetURLTTL    string         `json:"asset_url_ttl"`
+	ReferenceDate  string         `json:"reference_date"` // the seeded history leads up to it (RFC 3339, UTC)
 	// Calls counts the requests each route has had, for a tester to check
 	// what a client really sent.
 	Calls map[string]int `json:"calls"`
@@ -129,10 +130,11 @@ func (s *Sandbox) handleInfo(c *call) reply {
 			{"live mode", FixtureLiveID, FixtureLiveInsurerID, KeyASecretLive},
 			{"other distributor", FixtureOtherDistributorID, "TEST-CYBER-5HT8W3ZN", KeyBSecretTest},
 		},
-		Seed:        s.opts.Seed,
-		Policies:    s.opts.Policies,
-		CancelDelay: s.opts.CancelDelay.String(),
-		AssetURLTTL: s.opts.AssetURLTTL.String(),
+		Seed:          s.opts.Seed,
+		Policies:      s.opts.Policies,
+		CancelDelay:   s.opts.CancelDelay.String(),
+		AssetURLTTL:   s.opts.AssetURLTTL.String(),
+		ReferenceDate: s.opts.ReferenceDate.Format(time.RFC3339),
 
 		WebhookSecrets: s.webhookSecrets(),
 		Webhooks:       s.Webhooks(),

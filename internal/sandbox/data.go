@@ -328,14 +328,11 @@ func randCode(rng *mrand.Rand, n int) string {
 	return string(b)
 }
 
-// referenceDate anchors the seeded history: fixed per seed (never
-// time.Now) so that data is reproducible.
-func referenceDate(seed int64) time.Time {
-	d := seed % 14
-	if d < 0 {
-		d = -d
-	}
-	return time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, int(d))
+// startOfDayUTC is 00:00 UTC of t's UTC date: the default reference date,
+// the same for every sandbox started that day and never after t.
+func startOfDayUTC(t time.Time) time.Time {
+	u := t.UTC()
+	return time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC)
 }
 
 // localMidnight is the start of the day of t in loc, as unix seconds.
@@ -351,7 +348,10 @@ func addDaysLocal(unix int64, days int, loc *time.Location) int64 {
 
 var cancelReasons = [...]string{"Customer request", "Vehicle sold", "Duplicate policy", "Moved abroad", "Cheaper offer elsewhere", "Widerruf innerhalb der Frist"}
 
-// seed fills the scopes deterministically from opts.Seed.
+// seed fills the scopes deterministically from opts.Seed and
+// opts.ReferenceDate: every generated time is the reference date minus or
+// plus a random offset, so moving the reference date moves the whole history
+// and changes nothing else (ids, names, statuses, premiums).
 func (s *Sandbox) seed() error {
 	prods, err := buildProducts(s.opts.Seed)
 	if err != nil {
@@ -373,7 +373,7 @@ func (s *Sandbox) seed() error {
 	s.ring = make([]*policy, 0, encRingSize)
 	seed := uint64(s.opts.Seed)
 	rng := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	ref := referenceDate(s.opts.Seed)
+	ref := s.opts.ReferenceDate
 	// One backing array keeps 200,000 policies to a single allocation.
 	all := make([]policy, n)
 	k := 0

@@ -51,6 +51,18 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 		err = fmt.Errorf("SANDBOX_POLICIES: must be at least %d", MinPolicies)
 	}
 	o.Policies = int(n)
+	if v := getenv("SANDBOX_REFERENCE_DATE"); v != "" && err == nil {
+		d, e := time.Parse(time.DateOnly, v)
+		switch {
+		case e != nil:
+			err = fmt.Errorf("SANDBOX_REFERENCE_DATE: %q is not a YYYY-MM-DD date", v)
+		case d.Before(earliestReferenceDate):
+			err = fmt.Errorf("SANDBOX_REFERENCE_DATE: must not be before %s", earliestReferenceDate.Format(time.DateOnly))
+		}
+		// 00:00 UTC, as the default (today) is: pinning today's date gives
+		// the data an unpinned sandbox holds today.
+		o.ReferenceDate = d
+	}
 	parseDur("SANDBOX_CANCEL_DELAY", &o.CancelDelay)
 	parseDur("SANDBOX_ASSET_TTL", &o.AssetURLTTL)
 	if v := getenv("SANDBOX_BASE_URL"); v != "" && err == nil {

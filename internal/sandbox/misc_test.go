@@ -296,6 +296,10 @@ func TestOptionsFromEnv(t *testing.T) {
 		{"bad error rate", map[string]string{"SANDBOX_ERROR_RATE": "1.5"}, sandbox.Options{}, "SANDBOX_ERROR_RATE"},
 		{"bad malformed rate", map[string]string{"SANDBOX_MALFORMED_RATE": "x"}, sandbox.Options{}, "SANDBOX_MALFORMED_RATE"},
 		{"bad bool", map[string]string{"SANDBOX_FAIL_CANCELLATIONS": "maybe"}, sandbox.Options{}, "SANDBOX_FAIL_CANCELLATIONS"},
+		{"reference date", map[string]string{"SANDBOX_REFERENCE_DATE": "2026-03-17"},
+			sandbox.Options{CancelDelay: sandbox.DefaultCancelDelay, ReferenceDate: time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC)}, ""},
+		{"bad reference date", map[string]string{"SANDBOX_REFERENCE_DATE": "2026-3-17"}, sandbox.Options{}, "SANDBOX_REFERENCE_DATE"},
+		{"early reference date", map[string]string{"SANDBOX_REFERENCE_DATE": "1999-12-31"}, sandbox.Options{}, "SANDBOX_REFERENCE_DATE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -310,7 +314,8 @@ func TestOptionsFromEnv(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Seed != tc.want.Seed || got.Policies != tc.want.Policies || got.CancelDelay != tc.want.CancelDelay ||
-				got.AssetURLTTL != tc.want.AssetURLTTL || got.BaseURL != tc.want.BaseURL || !reflect.DeepEqual(got.Faults, tc.want.Faults) {
+				got.AssetURLTTL != tc.want.AssetURLTTL || got.BaseURL != tc.want.BaseURL || !reflect.DeepEqual(got.Faults, tc.want.Faults) ||
+				!got.ReferenceDate.Equal(tc.want.ReferenceDate) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
@@ -318,7 +323,8 @@ func TestOptionsFromEnv(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	for _, o := range []sandbox.Options{{Policies: 5}, {CancelDelay: -1}, {AssetURLTTL: time.Second}, {Faults: sandbox.Faults{ErrorRate: 2}}} {
+	for _, o := range []sandbox.Options{{Policies: 5}, {CancelDelay: -1}, {AssetURLTTL: time.Second}, {Faults: sandbox.Faults{ErrorRate: 2}},
+		{ReferenceDate: time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)}} {
 		if _, err := sandbox.New(o); err == nil {
 			t.Errorf("New(%+v): want an error", o)
 		}

@@ -12,8 +12,14 @@
 // right against the real API, so the sandbox is strict wherever the contract
 // is (auth, Accept, If-Match, check order, error envelopes).
 //
-// Seeded data is deterministic from Options.Seed. A few fixtures are always
-// present (when Policies is at least MinPolicies):
+// Seeded data is deterministic from Options.Seed and Options.ReferenceDate,
+// the moment the seeded history leads up to. By default that is today (the
+// clock's day when New runs), so a demo always has policies created this
+// month and policies expiring in the coming weeks; pinning it
+// (SANDBOX_REFERENCE_DATE) gives data that does not move with the calendar,
+// which is what sandboxtest does for tests. A few fixtures are always
+// present (when Policies is at least MinPolicies), with the same ids and
+// roles whatever the reference date; their dates move with it:
 //
 //   - FixturePolicyID / FixtureInsurerPolicyID: distributor A, test mode,
 //     paid, open-ended (never expires), Europe/Riga, holder "Jānis Bērziņš",
@@ -86,10 +92,25 @@ const (
 	MinPolicies = 16
 )
 
+// earliestReferenceDate is the earliest Options.ReferenceDate New accepts:
+// the seeded history reaches three years further back, and a time at or
+// before the Unix epoch would read as "no date" in the policy data.
+var earliestReferenceDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // Options configure a sandbox. The zero value is usable.
 type Options struct {
 	Seed     int64 // deterministic data; 0 means DefaultSeed
 	Policies int   // number of seeded policies; 0 means DefaultPolicies
+	// ReferenceDate is the moment the seeded history leads up to:
+	// policies were created evenly over the three years before it (so the
+	// days just before it have some), some expire in the days and weeks
+	// after it, and seeded cancellations happened before it. Zero means
+	// today: 00:00 UTC of the clock's (Now) date when New runs, never later
+	// than that clock, so every sandbox started on the same day with the
+	// same Seed holds the same data. A pinned value is used as given (not
+	// rounded): same Seed and ReferenceDate, same data, whatever the clock.
+	// It must not be before 2000-01-01.
+	ReferenceDate time.Time
 	// CancelDelay is the time from a cancel's 202 to its completion. Zero
 	// completes at the next request (convenient in tests); OptionsFromEnv
 	// and cmd/sandbox default it to DefaultCancelDelay.
@@ -281,6 +302,9 @@ func New(opts Options) (*Sandbox, error) {
 	if err := opts.webhookDefaults(); err != nil {
 		return nil, err
 	}
+	if !opts.ReferenceDate.IsZero() && opts.ReferenceDate.Before(earliestReferenceDate) {
+		return nil, fmt.Errorf("sandbox: ReferenceDate must not be before %s, got %s", earliestReferenceDate.Format(time.DateOnly), opts.ReferenceDate.Format(time.RFC3339))
+	}
 	opts.Faults.CascoUnavailable = slices.Clone(opts.Faults.CascoUnavailable)
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	if err := opts.Faults.validate(); err != nil {
@@ -296,6 +320,10 @@ func New(opts Options) (*Sandbox, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.opts.ReferenceDate.IsZero() {
+		s.opts.ReferenceDate = startOfDayUTC(s.now())
+	}
+	s.opts.ReferenceDate = s.opts.ReferenceDate.UTC()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -359,6 +387,10 @@ func (s *Sandbox) Calls(route string) int {
 	defer s.callsMu.Unlock()
 	return s.calls[route]
 }
+
+// ReferenceDate is the moment the seeded history leads up to, in UTC:
+// Options.ReferenceDate, or the start of the clock's day when New ran.
+func (s *Sandbox) ReferenceDate() time.Time { return s.opts.ReferenceDate }
 
 // Credentials lists the demo API keys.
 func (s *Sandbox) Credentials() []Credential {

@@ -5,6 +5,7 @@ package sandboxtest
 import (
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"backoffice/internal/sandbox"
 )
@@ -18,10 +19,33 @@ type Server struct {
 	Sandbox  *sandbox.Sandbox
 }
 
+// ReferenceDate is the reference date Start pins for a seed: 2026-09-01
+// 12:00 UTC plus seed%14 days (seed 0 meaning sandbox.DefaultSeed), the
+// fixed anchor every sandbox seeded from before its history followed today.
+// Tests' expected dates, "expired" flags and orders were written against it.
+func ReferenceDate(seed int64) time.Time {
+	if seed == 0 {
+		seed = sandbox.DefaultSeed
+	}
+	d := seed % 14
+	if d < 0 {
+		d = -d
+	}
+	return time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, int(d))
+}
+
 // Start serves a new sandbox on a loopback httptest server; t.Cleanup
 // closes both. Links and signed URLs use the server's own address.
+//
+// A zero opts.ReferenceDate is pinned to ReferenceDate(opts.Seed), not left
+// to mean today: a test sees the same data whatever day it runs. A test of
+// the "always current" default builds its sandbox with sandbox.New, or sets
+// ReferenceDate itself.
 func Start(t testing.TB, opts sandbox.Options) *Server {
 	t.Helper()
+	if opts.ReferenceDate.IsZero() {
+		opts.ReferenceDate = ReferenceDate(opts.Seed)
+	}
 	sb, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatalf("sandboxtest: %v", err)
