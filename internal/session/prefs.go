@@ -3,6 +3,7 @@ package session
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gorilla/sessions"
 )
@@ -20,6 +21,28 @@ type Prefs struct {
 	Times string
 	// ViewerZone is the viewer's IANA time zone, as the browser reported it.
 	ViewerZone string
+	// Columns are the policy list columns the viewer chose to see, in
+	// the list's order; nil shows them all. Only ids of ListColumns are
+	// kept (an unknown one is dropped on reading and on saving).
+	Columns []string
+}
+
+// ListColumns are the ids of the policy list's columns, in their order:
+// what a column choice may name.
+func ListColumns() []string {
+	return []string{"id", "holder", "email", "product", "status", "start", "end", "premium", "created"}
+}
+
+// CleanColumns keeps the known column ids of cols, once each, in the
+// list's order; nil when none is left.
+func CleanColumns(cols []string) []string {
+	var out []string
+	for _, c := range ListColumns() {
+		if slices.Contains(cols, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // PageSizes are the page sizes a viewer may choose.
@@ -29,6 +52,10 @@ var pageSizes = []int{10, 20, 50, 100}
 func ValidPageSize(n int) bool { return slices.Contains(pageSizes, n) }
 
 const prefsCookie = "prefs"
+
+// maxColumnsValue bounds the stored column list: every id once, with
+// commas, is well under it.
+const maxColumnsValue = 128
 
 type prefsCodec struct {
 	store *sessions.CookieStore
@@ -79,6 +106,9 @@ func (m *Manager) Preferences(r *http.Request) Prefs {
 	if v, ok := s.Values["viewer_zone"].(string); ok {
 		p.ViewerZone = v
 	}
+	if v, ok := s.Values["columns"].(string); ok && v != "" && len(v) <= maxColumnsValue {
+		p.Columns = CleanColumns(strings.Split(v, ","))
+	}
 	return p
 }
 
@@ -89,5 +119,11 @@ func (m *Manager) SavePreferences(w http.ResponseWriter, r *http.Request, p Pref
 	s.Values["page_size"] = p.PageSize
 	s.Values["times"] = p.Times
 	s.Values["viewer_zone"] = p.ViewerZone
+	// One short string ("id,holder,status"), the cookie staying small.
+	if cols := CleanColumns(p.Columns); cols != nil {
+		s.Values["columns"] = strings.Join(cols, ",")
+	} else {
+		delete(s.Values, "columns")
+	}
 	return s.Save(r, w)
 }
