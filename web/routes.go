@@ -56,6 +56,12 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("GET /policies/{id}/cancel/progress", wrap(k.SignedIn(k.Cancel.Progress)))
 	mux.Handle("GET /operations", wrap(k.SignedIn(k.Operations.List)))
 
+	// Exporting a list view (CSV, XLSX): a job any instance can follow,
+	// then its file.
+	mux.Handle("POST /policies/export", wrap(k.SignedIn(k.Exports.Create)))
+	mux.Handle("GET /exports/{id}", wrap(k.SignedIn(k.Exports.Show)))
+	mux.Handle("GET /exports/{id}/file", wrap(k.SignedIn(k.Exports.File)))
+
 	// The audit log.
 	mux.Handle("GET /audit", wrap(k.SignedIn(k.Audit.List)))
 

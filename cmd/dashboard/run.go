@@ -25,6 +25,7 @@ import (
 	"backoffice/handlers/webhooks"
 	"backoffice/internal/audit"
 	"backoffice/internal/config"
+	"backoffice/internal/exports"
 	"backoffice/internal/i18n"
 	"backoffice/internal/index"
 	"backoffice/internal/indexsync"
@@ -179,6 +180,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer tokenStore.Close()
 	log.Info("form tokens", slog.String("store", tokensCfg.Backend()))
 
+	// Export jobs and their files, where every instance can follow them:
+	// the audit log's PostgreSQL when there is one, else a SQLite file.
+	exportStore, err := exports.Open(ctx, exports.Config{Path: filepath.Join(cfg.DataDir, "exports.db"), DatabaseURL: cfg.AuditDatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer exportStore.Close()
+	log.Info("exports", slog.String("store", exportStore.Backend()))
+
 	// Metrics, on a listener of their own (METRICS_ADDR; off when unset).
 	// Opened before the dashboard's, so that a port taken fails start-up,
 	// and closed after it has drained, so that a scrape sees the drain.
@@ -328,6 +338,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			Throttle:       guard,
 			Index:          idx,
 			Poke:           poke,
+			Exports:        exportStore,
 		},
 		Casco:        cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog, Throttle: guard},
 		Tokens:       tokenStore,

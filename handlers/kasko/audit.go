@@ -227,6 +227,8 @@ func auditRow(f *format.Formatter, e audit.Entry) auditviews.Row {
 		row.ActionKey = "audit.action.cancel"
 	case audit.ActionCreate:
 		row.ActionKey = "audit.action.create"
+	case audit.ActionExport:
+		row.ActionKey = "audit.action.export"
 	case audit.ActionConvert:
 		row.ActionKey = "audit.action.convert"
 		if row.PolicyLabel == "" && e.Outcome == audit.OutcomeCompleted {

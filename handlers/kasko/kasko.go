@@ -16,6 +16,7 @@
 //	GET, POST /policies/new, /pushes/…     push.go
 //	GET  /operations                       operations.go
 //	GET  /audit                            audit.go
+//	POST /policies/export, GET /exports/…  policy_export.go
 package kasko
 
 import (
@@ -66,6 +67,8 @@ type Deps struct {
 	// instance does not sync.
 	Index index.Store
 	Poke  func(tenant string)
+	// Exports keeps export jobs and their files (nil: no exports).
+	Exports ExportJobs
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -82,6 +85,7 @@ type Handlers struct {
 	throttle     *throttle.Guard
 	index        index.Store
 	poke         func(tenant string)
+	exports      ExportJobs
 	now          func() time.Time
 	// regions and views keep indexed list regions and each tenant's index
 	// state in memory for a moment (policy_cache.go).
@@ -99,13 +103,15 @@ type Handlers struct {
 	Operations *Operations
 	// Audit serves the audit log.
 	Audit *AuditPages
+	// Exports serves the export of a list view.
+	Exports *Exports
 }
 
 // New builds the KASKO pages on core and adds their part of the page
 // frame.
 func New(core *handlers.Core, d Deps) *Handlers {
 	h := &Handlers{core: core, kasko: d.Kasko, push: d.Push, pushVariants: d.PushVariants, audit: d.Audit,
-		sortable: d.SortableFields, products: d.ProductNames, throttle: d.Throttle, index: d.Index, poke: d.Poke, now: d.Now}
+		sortable: d.SortableFields, products: d.ProductNames, throttle: d.Throttle, index: d.Index, poke: d.Poke, exports: d.Exports, now: d.Now}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -119,6 +125,7 @@ func New(core *handlers.Core, d Deps) *Handlers {
 	h.Cancel = &Cancel{h: h}
 	h.Operations = &Operations{h: h}
 	h.Audit = &AuditPages{h: h}
+	h.Exports = &Exports{h: h}
 	core.AddFrame(h.frame)
 	return h
 }

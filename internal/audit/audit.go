@@ -61,6 +61,10 @@ const (
 	// ActionConvert is a CASCO offer turned into a policy (CascoApi):
 	// Reference is the offer id, Message the policy's series and number.
 	ActionConvert = "convert"
+	// ActionExport is a policy list view exported to a file: Reference
+	// is the view (the list's URL), Message the format, row count and
+	// columns.
+	ActionExport = "export"
 )
 
 // Entry is one recorded event.

@@ -25,6 +25,7 @@ const (
 	Policies        = "/policies"
 	PolicyFind      = "/policies/find"
 	PolicyNew       = "/policies/new"
+	PolicyExport    = "/policies/export"
 	Operations      = "/operations"
 	Audit           = "/audit"
 	Casco           = "/casco"
@@ -36,6 +37,8 @@ const (
 	CascoModels     = "/casco/options/models"
 	PushCheckBase   = "/pushes/check"
 	WebhooksKasko   = "/webhooks/kasko"
+	Review          = "/review"
+	ReviewExpiring  = "/review/expiring"
 )
 
 // NoSeries stands for an empty series in a CASCO policy's PDF address.
@@ -142,3 +145,9 @@ func CascoPolicyPDF(series, number string) string {
 	}
 	return "/casco/policies/" + url.PathEscape(series) + "/" + url.PathEscape(number) + "/pdf"
 }
+
+// Export is an export job's page (its progress, then its file).
+func Export(id string) string { return "/exports/" + url.PathEscape(id) }
+
+// ExportFile is an export job's file.
+func ExportFile(id string) string { return Export(id) + "/file" }

@@ -26,6 +26,7 @@ import (
 	kaskopages "backoffice/handlers/kasko"
 	"backoffice/handlers/webhooks"
 	"backoffice/internal/audit"
+	"backoffice/internal/exports"
 	"backoffice/internal/i18n"
 	"backoffice/internal/index"
 	"backoffice/internal/indexsync"
@@ -70,6 +71,9 @@ type Options struct {
 	// IndexKeys are the keys the index syncs (default: every demo secret
 	// key).
 	IndexKeys []string
+	// Exports keeps export jobs (default with Index: a SQLite store in a
+	// temporary folder; a second instance shares it).
+	Exports *exports.Store
 }
 
 // Server is a running dashboard and its upstream.
@@ -85,6 +89,8 @@ type Server struct {
 	// Index and Syncer are the policy index and its sync (Options.Index).
 	Index  index.Store
 	Syncer *indexsync.Syncer
+	// Exports is the export job store (Options.Exports).
+	Exports *exports.Store
 
 	opts Options
 }
@@ -115,7 +121,16 @@ func NewServer(t testing.TB, opts Options) *Server {
 		}
 		t.Cleanup(func() { idx.Close() })
 		s.Index = idx
+		if opts.Exports == nil {
+			ex, err := exports.Open(context.Background(), exports.Config{Path: filepath.Join(t.TempDir(), "exports.db")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ex.Close() })
+			opts.Exports = ex
+		}
 	}
+	s.Exports = opts.Exports
 	s.start(t)
 	if opts.Index {
 		s.WaitIndexed(t)
@@ -156,7 +171,7 @@ func (s *Server) WaitIndexed(t testing.TB) {
 // cookies work on both (cookies do not depend on the port).
 func (s *Server) SecondInstance(t testing.TB) *Server {
 	t.Helper()
-	other := &Server{Upstream: s.Upstream, Sessions: s.Sessions, Audit: s.Audit, Quotes: s.Quotes, Tokens: s.Tokens, Index: s.Index, Syncer: s.Syncer, opts: s.opts}
+	other := &Server{Upstream: s.Upstream, Sessions: s.Sessions, Audit: s.Audit, Quotes: s.Quotes, Tokens: s.Tokens, Index: s.Index, Syncer: s.Syncer, Exports: s.Exports, opts: s.opts}
 	other.start(t)
 	return other
 }
@@ -222,6 +237,7 @@ func (s *Server) start(t testing.TB) {
 			Throttle:       opts.Throttle,
 			Index:          s.Index,
 			Poke:           poke,
+			Exports:        exportJobs(s.Exports),
 		},
 		Casco:    cascopages.Deps{Casco: cc, Quotes: s.Quotes, Audit: s.Audit, Throttle: opts.Throttle},
 		Webhooks: hooks,
@@ -484,4 +500,13 @@ func (s *Server) indexes(c sandbox.Credential) bool {
 		return slices.Contains(s.opts.IndexKeys, c.Key)
 	}
 	return c.Kind == "secret"
+}
+
+// exportJobs hands a store to the handlers, nil as nil (an interface
+// holding a nil pointer is not nil).
+func exportJobs(s *exports.Store) kaskopages.ExportJobs {
+	if s == nil {
+		return nil
+	}
+	return s
 }

@@ -1,0 +1,544 @@
+package exports
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"backoffice/internal/sqlstore"
+)
+
+// States of a job.
+const (
+	StateRunning = "running"
+	StateDone    = "done"
+	StateFailed  = "failed"
+)
+
+// Job is one export: whose, of which view, and how far it got. Its file
+// is kept in chunks beside it.
+type Job struct {
+	ID string
+	// Tenant and Owner (a digest of the user's key) are whose it is: no
+	// one else reads it.
+	Tenant, Owner string
+	Format        Format
+	// View is the list's URL query the export was made of; Params the
+	// export's own (format, cols, locale), for a retry.
+	View, Params string
+	Filename     string
+	State        string
+	// Total is how many rows the view had when the export began; Rows
+	// how many are written; Bytes the file's size so far.
+	Total, Rows int
+	Bytes       int64
+	// Error is the catalogue key of why it failed.
+	Error                             string
+	Created, Heartbeat, Expires, Done time.Time
+}
+
+// Stale reports a running job whose instance stopped beating: it died
+// (a crash, a restart) and will never finish.
+func (j Job) Stale(now time.Time) bool {
+	return j.State == StateRunning && now.Sub(j.Heartbeat) > StaleAfter
+}
+
+// Percent is how far the job got, 0..100.
+func (j Job) Percent() int {
+	switch {
+	case j.State == StateDone:
+		return 100
+	case j.Total <= 0:
+		return 0
+	}
+	return min(99, j.Rows*100/j.Total)
+}
+
+const (
+	// StaleAfter is how long a running job may go without a heartbeat
+	// before it counts as dead; runners beat every HeartbeatEvery.
+	StaleAfter     = 15 * time.Second
+	HeartbeatEvery = time.Second
+	// ChunkSize is how much of a file one chunk row holds.
+	ChunkSize = 256 << 10
+)
+
+// Limits bound what a tenant can make the store hold.
+type Limits struct {
+	// JobsPerTenant bounds the jobs kept per tenant; the oldest finished
+	// ones go first to make room.
+	JobsPerTenant int
+	// BytesPerTenant bounds the files kept per tenant, the same way.
+	BytesPerTenant int64
+	// BytesPerJob bounds one file: past it the job fails.
+	BytesPerJob int64
+	// TTL is how long a file is kept once finished (and how long a job
+	// may run).
+	TTL time.Duration
+}
+
+// DefaultLimits are the limits Open uses.
+var DefaultLimits = Limits{JobsPerTenant: 20, BytesPerTenant: 1 << 30, BytesPerJob: 256 << 20, TTL: time.Hour}
+
+// Errors of the store.
+var (
+	ErrNotFound = errors.New("exports: no such export")
+	// ErrBusy: the owner has an export running (Create returns it).
+	ErrBusy = errors.New("exports: an export is running")
+	// ErrFull: the tenant's running exports fill its bounds.
+	ErrFull = errors.New("exports: too many exports")
+	// ErrTooLarge: a file grew past Limits.BytesPerJob.
+	ErrTooLarge = errors.New("exports: file too large")
+)
+
+// Config says where jobs are kept.
+type Config struct {
+	// Path is the SQLite file (DATA_DIR/exports.db), used when
+	// DatabaseURL is empty.
+	Path string
+	// DatabaseURL (AUDIT_DATABASE_URL) wins when set: every instance
+	// then sees every job. Tables are named exports_….
+	DatabaseURL string
+	Limits      Limits
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Store keeps jobs and their files.
+type Store struct {
+	db     *sql.DB
+	d      sqlstore.Dialect
+	limits Limits
+	now    func() time.Time
+}
+
+// migrationLockKey names the advisory lock of the store's migrations
+// ("exports" in ASCII).
+const migrationLockKey int64 = 0x6578706f727473
+
+func schema() sqlstore.Schema {
+	return sqlstore.Schema{
+		Name:         "exports",
+		VersionTable: "exports_schema_migrations",
+		LockKey:      migrationLockKey,
+		SQLite: []sqlstore.Migration{{Version: 1, Statements: []string{
+			`CREATE TABLE exports_jobs (
+				id TEXT PRIMARY KEY,
+				tenant TEXT NOT NULL,
+				owner TEXT NOT NULL,
+				format TEXT NOT NULL,
+				view_query TEXT NOT NULL,
+				params TEXT NOT NULL,
+				filename TEXT NOT NULL,
+				state TEXT NOT NULL,
+				total INTEGER NOT NULL DEFAULT 0,
+				rows INTEGER NOT NULL DEFAULT 0,
+				bytes INTEGER NOT NULL DEFAULT 0,
+				error TEXT NOT NULL DEFAULT '',
+				created_at TEXT NOT NULL,
+				heartbeat_at TEXT NOT NULL,
+				expires_at TEXT NOT NULL,
+				done_at TEXT
+			)`,
+			// One running export per user: the database decides, so two
+			// instances taking two clicks cannot both start one.
+			`CREATE UNIQUE INDEX exports_jobs_running ON exports_jobs (tenant, owner) WHERE state = 'running'`,
+			`CREATE INDEX exports_jobs_tenant ON exports_jobs (tenant, created_at)`,
+			`CREATE INDEX exports_jobs_expires ON exports_jobs (expires_at)`,
+			`CREATE TABLE exports_chunks (
+				job_id TEXT NOT NULL,
+				seq INTEGER NOT NULL,
+				data BLOB NOT NULL,
+				PRIMARY KEY (job_id, seq)
+			)`,
+		}}},
+		Postgres: []sqlstore.Migration{{Version: 1, Statements: []string{
+			`CREATE TABLE exports_jobs (
+				id text PRIMARY KEY,
+				tenant text NOT NULL,
+				owner text NOT NULL,
+				format text NOT NULL,
+				view_query text NOT NULL,
+				params text NOT NULL,
+				filename text NOT NULL,
+				state text NOT NULL,
+				total bigint NOT NULL DEFAULT 0,
+				rows bigint NOT NULL DEFAULT 0,
+				bytes bigint NOT NULL DEFAULT 0,
+				error text NOT NULL DEFAULT '',
+				created_at timestamptz NOT NULL,
+				heartbeat_at timestamptz NOT NULL,
+				expires_at timestamptz NOT NULL,
+				done_at timestamptz
+			)`,
+			`CREATE UNIQUE INDEX exports_jobs_running ON exports_jobs (tenant, owner) WHERE state = 'running'`,
+			`CREATE INDEX exports_jobs_tenant ON exports_jobs (tenant, created_at)`,
+			`CREATE INDEX exports_jobs_expires ON exports_jobs (expires_at)`,
+			`CREATE TABLE exports_chunks (
+				job_id text NOT NULL,
+				seq integer NOT NULL,
+				data bytea NOT NULL,
+				PRIMARY KEY (job_id, seq)
+			)`,
+		}}},
+	}
+}
+
+// Open opens (creating or migrating) the store.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	db, d, err := sqlstore.Open(ctx, sqlstore.Config{Path: cfg.Path, DatabaseURL: cfg.DatabaseURL, URLSetting: "AUDIT_DATABASE_URL"}, schema())
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, d: d, limits: cfg.Limits, now: cfg.Now}
+	if s.limits == (Limits{}) {
+		s.limits = DefaultLimits
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Backend names the database kind, for the start-up log.
+func (s *Store) Backend() string { return s.d.String() }
+
+// q turns $n placeholders into the dialect's.
+func (s *Store) q(query string) string {
+	if s.d == sqlstore.Postgres {
+		return query
+	}
+	var b strings.Builder
+	for i := 0; i < len(query); i++ {
+		if query[i] == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+			b.WriteByte('?')
+			for i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+func (s *Store) fail(what string, err error) error {
+	return fmt.Errorf("exports: %s (%s): %w", what, s.d, err)
+}
+
+const jobColumns = `id, tenant, owner, format, view_query, params, filename, state, total, rows, bytes, error,
+	created_at, heartbeat_at, expires_at, done_at`
+
+func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
+	var j Job
+	var format string
+	var total, rows, bytes int64
+	var created, beat, expires, done sqlstore.Time
+	err := sc.Scan(&j.ID, &j.Tenant, &j.Owner, &format, &j.View, &j.Params, &j.Filename, &j.State, &total, &rows, &bytes,
+		&j.Error, &created, &beat, &expires, &done)
+	j.Format, j.Total, j.Rows, j.Bytes = Format(format), int(total), int(rows), bytes
+	j.Created, j.Heartbeat, j.Expires, j.Done = created.T, beat.T, expires.T, done.T
+	return j, err
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Create records a new running job for j's tenant and owner, after
+// pruning what expired and making room within the tenant's limits. When
+// the owner has an export running it returns that job and ErrBusy.
+func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
+	if j.Tenant == "" || j.Owner == "" {
+		return Job{}, errors.New("exports: a job needs a tenant and an owner")
+	}
+	now := s.now()
+	if err := s.Prune(ctx); err != nil {
+		return Job{}, err
+	}
+	if err := s.failStale(ctx, j.Tenant, now); err != nil {
+		return Job{}, err
+	}
+	if running, ok, err := s.Running(ctx, j.Tenant, j.Owner); err != nil {
+		return Job{}, err
+	} else if ok {
+		return running, ErrBusy
+	}
+	if err := s.makeRoom(ctx, j.Tenant); err != nil {
+		return Job{}, err
+	}
+	j.ID, j.State, j.Rows, j.Bytes, j.Error = newID(), StateRunning, 0, 0, ""
+	j.Created, j.Heartbeat, j.Expires = now, now, now.Add(s.limits.TTL)
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO exports_jobs (`+jobColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, '', $10, $11, $12, NULL)`),
+		j.ID, j.Tenant, j.Owner, string(j.Format), j.View, j.Params, j.Filename, j.State, j.Total,
+		s.d.Time(j.Created), s.d.Time(j.Heartbeat), s.d.Time(j.Expires))
+	if err != nil {
+		// The unique index: another instance started one meanwhile.
+		if running, ok, rerr := s.Running(ctx, j.Tenant, j.Owner); rerr == nil && ok {
+			return running, ErrBusy
+		}
+		return Job{}, s.fail("creating a job", err)
+	}
+	return j, nil
+}
+
+// failStale marks the tenant's running jobs whose instance stopped
+// beating as failed, so that their owners may start again.
+func (s *Store) failStale(ctx context.Context, tenant string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET state = 'failed', error = 'exports.error.stale'
+		WHERE tenant = $1 AND state = 'running' AND heartbeat_at < $2`), tenant, s.d.Time(now.Add(-StaleAfter)))
+	if err != nil {
+		return s.fail("failing stale jobs", err)
+	}
+	return nil
+}
+
+// makeRoom deletes the tenant's oldest finished jobs until one more
+// fits the limits; ErrFull when the running ones alone fill them.
+func (s *Store) makeRoom(ctx context.Context, tenant string) error {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, state, bytes FROM exports_jobs WHERE tenant = $1 ORDER BY created_at, id`), tenant)
+	if err != nil {
+		return s.fail("listing jobs", err)
+	}
+	type kept struct {
+		id      string
+		running bool
+		bytes   int64
+	}
+	var all []kept
+	var count int
+	var size int64
+	for rows.Next() {
+		var k kept
+		var state string
+		if err := rows.Scan(&k.id, &state, &k.bytes); err != nil {
+			rows.Close()
+			return s.fail("listing jobs", err)
+		}
+		k.running = state == StateRunning
+		all = append(all, k)
+		count++
+		size += k.bytes
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s.fail("listing jobs", err)
+	}
+	for _, k := range all {
+		if count < s.limits.JobsPerTenant && size < s.limits.BytesPerTenant {
+			break
+		}
+		if k.running {
+			continue
+		}
+		if err := s.delete(ctx, k.id); err != nil {
+			return err
+		}
+		count--
+		size -= k.bytes
+	}
+	if count >= s.limits.JobsPerTenant || size >= s.limits.BytesPerTenant {
+		return ErrFull
+	}
+	return nil
+}
+
+func (s *Store) delete(ctx context.Context, id string) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM exports_chunks WHERE job_id = $1`), id); err != nil {
+		return s.fail("deleting a file", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM exports_jobs WHERE id = $1`), id); err != nil {
+		return s.fail("deleting a job", err)
+	}
+	return nil
+}
+
+// Prune deletes the jobs past their expiry, with their files.
+func (s *Store) Prune(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM exports_jobs WHERE expires_at < $1 LIMIT 100`), s.d.Time(s.now()))
+	if err != nil {
+		return s.fail("pruning", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return s.fail("pruning", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := s.delete(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Running is the owner's running job that still beats, if any.
+func (s *Store) Running(ctx context.Context, tenant, owner string) (Job, bool, error) {
+	j, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM exports_jobs
+		WHERE tenant = $1 AND owner = $2 AND state = 'running'`), tenant, owner))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Job{}, false, nil
+	case err != nil:
+		return Job{}, false, s.fail("reading a job", err)
+	case j.Stale(s.now()):
+		return Job{}, false, nil
+	}
+	return j, true, nil
+}
+
+// Get reads a job of tenant and owner; any other's, or an expired one,
+// is ErrNotFound.
+func (s *Store) Get(ctx context.Context, tenant, owner, id string) (Job, error) {
+	j, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM exports_jobs
+		WHERE id = $1 AND tenant = $2 AND owner = $3`), id, tenant, owner))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Job{}, ErrNotFound
+	case err != nil:
+		return Job{}, s.fail("reading a job", err)
+	case s.now().After(j.Expires):
+		return Job{}, ErrNotFound
+	}
+	return j, nil
+}
+
+// Progress records rows written so far, and that the job's instance is
+// alive.
+func (s *Store) Progress(ctx context.Context, id string, rows int) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET rows = $1, heartbeat_at = $2 WHERE id = $3 AND state = 'running'`),
+		rows, s.d.Time(s.now()), id)
+	if err != nil {
+		return s.fail("recording progress", err)
+	}
+	return nil
+}
+
+// Finish marks a job done with its row count; the file is kept until
+// TTL from now. A job already failed (found stale) stays failed.
+func (s *Store) Finish(ctx context.Context, id string, rows int, bytes int64) error {
+	now := s.now()
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET state = 'done', rows = $1, bytes = $2, heartbeat_at = $3,
+		done_at = $4, expires_at = $5 WHERE id = $6 AND state = 'running'`), rows, bytes, s.d.Time(now), s.d.Time(now), s.d.Time(now.Add(s.limits.TTL)), id)
+	if err != nil {
+		return s.fail("finishing a job", err)
+	}
+	return nil
+}
+
+// Fail marks a job failed, with the catalogue key of why, and drops
+// what was written of its file.
+func (s *Store) Fail(ctx context.Context, id, key string) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET state = 'failed', error = $1, bytes = 0 WHERE id = $2`), key, id); err != nil {
+		return s.fail("failing a job", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM exports_chunks WHERE job_id = $1`), id); err != nil {
+		return s.fail("failing a job", err)
+	}
+	return nil
+}
+
+// WriteFile copies a finished job's file to w, chunk by chunk.
+func (s *Store) WriteFile(ctx context.Context, id string, w io.Writer) error {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT data FROM exports_chunks WHERE job_id = $1 ORDER BY seq`), id)
+	if err != nil {
+		return s.fail("reading a file", err)
+	}
+	defer rows.Close()
+	var data []byte
+	for rows.Next() {
+		if err := rows.Scan(&data); err != nil {
+			return s.fail("reading a file", err)
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// FileWriter writes a job's file into the store in chunks as it grows;
+// each chunk written is also a heartbeat.
+type FileWriter struct {
+	s     *Store
+	ctx   context.Context
+	id    string
+	buf   []byte
+	seq   int
+	bytes int64
+}
+
+// NewFileWriter starts writing the file of job id.
+func (s *Store) NewFileWriter(ctx context.Context, id string) *FileWriter {
+	return &FileWriter{s: s, ctx: ctx, id: id, buf: make([]byte, 0, ChunkSize)}
+}
+
+// Write implements io.Writer.
+func (w *FileWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if w.bytes+int64(len(w.buf))+int64(n) > w.s.limits.BytesPerJob {
+		return 0, ErrTooLarge
+	}
+	for len(p) > 0 {
+		k := min(len(p), ChunkSize-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		if len(w.buf) == ChunkSize {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *FileWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	s := w.s
+	if _, err := s.db.ExecContext(w.ctx, s.q(`INSERT INTO exports_chunks (job_id, seq, data) VALUES ($1, $2, $3)`), w.id, w.seq, w.buf); err != nil {
+		return s.fail("writing a chunk", err)
+	}
+	w.seq++
+	w.bytes += int64(len(w.buf))
+	w.buf = w.buf[:0]
+	if _, err := s.db.ExecContext(w.ctx, s.q(`UPDATE exports_jobs SET bytes = $1, heartbeat_at = $2 WHERE id = $3`),
+		w.bytes, s.d.Time(s.now()), w.id); err != nil {
+		return s.fail("writing a chunk", err)
+	}
+	return nil
+}
+
+// Close writes what is left; Size is then the file's size.
+func (w *FileWriter) Close() error { return w.flush() }
+
+// Size is how many bytes were written to the store.
+func (w *FileWriter) Size() int64 { return w.bytes }
+
+// Find reads a job by id alone, whoever's it is: for operators' tools
+// and tests. Pages read jobs with Get, which is scoped to their owner.
+func (s *Store) Find(ctx context.Context, id string) (Job, error) {
+	j, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM exports_jobs WHERE id = $1`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Job{}, ErrNotFound
+	}
+	return j, err
+}
