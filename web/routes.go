@@ -64,6 +64,8 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 
 	// The audit log.
 	mux.Handle("GET /audit", wrap(k.SignedIn(k.Audit.List)))
+	mux.Handle("GET /review", wrap(k.SignedIn(k.Review.Overview)))
+	mux.Handle("GET /review/expiring", wrap(k.SignedIn(k.Review.Expiring)))
 
 	// KASKO webhooks (policy.created, policy.updated), signed per tenant:
 	// they keep the policy index live. Not a page: the receiver answers

@@ -1,9 +1,11 @@
 package kasko
 
 import (
+	"cmp"
 	"net/http"
 
 	"backoffice/handlers"
+	"backoffice/internal/i18n"
 	"backoffice/views/layout"
 )
 
@@ -26,6 +28,14 @@ func (h *Handlers) frame(r *http.Request, meta *layout.PageMeta) {
 	prefs := h.core.Sessions.Preferences(r)
 	meta.Times, meta.ViewerZone = layout.TimesIn(prefs.Times), prefs.ViewerZone
 	meta.CanCreate = !u.ReadOnly() && h.pushEnabled()
+	meta.Printed = i18n.T(r.Context(), "review.printed", "Tenant", cmp.Or(u.Tenant, u.DisplayName), "At", formatter(r.Context()).DateTime(h.now()))
+	if u.Tenant != "" {
+		// A partner's page shows no KASKO badge: it would cost an index
+		// read for a link that page does not need.
+		if n := h.expiringSoon(r, u); n >= 0 {
+			meta.Review, meta.Expiring = true, n
+		}
+	}
 	// An htmx fragment has no header: no pending operations to count,
 	// and its notices wait for the next whole page.
 	if !handlers.IsHTMX(r) {

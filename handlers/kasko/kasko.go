@@ -105,6 +105,8 @@ type Handlers struct {
 	Audit *AuditPages
 	// Exports serves the export of a list view.
 	Exports *Exports
+	// Review serves the managers' overview and the expiry worklist.
+	Review *Review
 }
 
 // New builds the KASKO pages on core and adds their part of the page
@@ -125,6 +127,7 @@ func New(core *handlers.Core, d Deps) *Handlers {
 	h.Cancel = &Cancel{h: h}
 	h.Operations = &Operations{h: h}
 	h.Audit = &AuditPages{h: h}
+	h.Review = &Review{h: h}
 	h.Exports = &Exports{h: h}
 	core.AddFrame(h.frame)
 	return h

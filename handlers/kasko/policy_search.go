@@ -41,8 +41,13 @@ type searchState struct {
 	CreatedFrom, CreatedTo string
 	StartFrom, StartTo     string
 	EndFrom, EndTo         string
-	PremiumMin, PremiumMax string
-	premiumMin, premiumMax *int64
+	// TerminatedFrom/To and InForce are what the overview's figures link
+	// to: cancellations that took effect in a period, policies in force
+	// on a day.
+	TerminatedFrom, TerminatedTo string
+	InForce                      string
+	PremiumMin, PremiumMax       string
+	premiumMin, premiumMax       *int64
 }
 
 // filterProblem is a refused filter value: which filter, and why.
@@ -64,6 +69,7 @@ func (s searchState) values() url.Values {
 	}
 	for name, v := range map[string]string{"expired": s.Expired, "created_from": s.CreatedFrom, "created_to": s.CreatedTo,
 		"start_from": s.StartFrom, "start_to": s.StartTo, "end_from": s.EndFrom, "end_to": s.EndTo,
+		"terminated_from": s.TerminatedFrom, "terminated_to": s.TerminatedTo, "in_force": s.InForce,
 		"premium_min": s.PremiumMin, "premium_max": s.PremiumMax} {
 		if v != "" {
 			q.Set(name, v)
@@ -90,7 +96,8 @@ func (s searchState) at(page int) searchState {
 // active counts the filters in use (not the search text).
 func (s searchState) active() int {
 	n := len(s.Status) + len(s.Product) + len(s.Curr)
-	for _, v := range []string{s.Expired, s.CreatedFrom + s.CreatedTo, s.StartFrom + s.StartTo, s.EndFrom + s.EndTo, s.PremiumMin + s.PremiumMax} {
+	for _, v := range []string{s.Expired, s.CreatedFrom + s.CreatedTo, s.StartFrom + s.StartTo, s.EndFrom + s.EndTo,
+		s.TerminatedFrom + s.TerminatedTo, s.InForce, s.PremiumMin + s.PremiumMax} {
 		if v != "" {
 			n++
 		}
@@ -166,7 +173,8 @@ func (p *Policies) parseSearch(r *http.Request, st listState, public bool) (sear
 	for _, rg := range []struct {
 		id       string
 		from, to *string
-	}{{"created", &s.CreatedFrom, &s.CreatedTo}, {"start", &s.StartFrom, &s.StartTo}, {"end", &s.EndFrom, &s.EndTo}} {
+	}{{"created", &s.CreatedFrom, &s.CreatedTo}, {"start", &s.StartFrom, &s.StartTo}, {"end", &s.EndFrom, &s.EndTo},
+		{"terminated", &s.TerminatedFrom, &s.TerminatedTo}} {
 		*rg.from, *rg.to = strings.TrimSpace(q.Get(rg.id+"_from")), strings.TrimSpace(q.Get(rg.id+"_to"))
 		var from, to time.Time
 		var err error
@@ -184,6 +192,11 @@ func (p *Policies) parseSearch(r *http.Request, st listState, public bool) (sear
 		}
 		if !from.IsZero() && !to.IsZero() && to.Before(from) {
 			problems[rg.id] = filterProblem{"policies.filter.error.inverted", ""}
+		}
+	}
+	if s.InForce = strings.TrimSpace(q.Get("in_force")); s.InForce != "" {
+		if _, err := time.Parse(time.DateOnly, s.InForce); err != nil {
+			problems["in_force"] = filterProblem{"policies.filter.error.date", clip(s.InForce)}
 		}
 	}
 	s.PremiumMin, s.PremiumMax = strings.TrimSpace(q.Get("premium_min")), strings.TrimSpace(q.Get("premium_max"))
@@ -234,7 +247,8 @@ func clip(v string) string {
 func (s searchState) indexQuery(tenant string, public bool) index.Query {
 	q := index.Query{Tenant: tenant, Public: public, Text: s.Q, Status: s.Status, Product: s.Product, Currency: s.Curr,
 		CreatedFrom: s.CreatedFrom, CreatedTo: s.CreatedTo, StartFrom: s.StartFrom, StartTo: s.StartTo,
-		EndFrom: s.EndFrom, EndTo: s.EndTo, PremiumMin: s.premiumMin, PremiumMax: s.premiumMax,
+		EndFrom: s.EndFrom, EndTo: s.EndTo, TerminatedFrom: s.TerminatedFrom, TerminatedTo: s.TerminatedTo, InForceOn: s.InForce,
+		PremiumMin: s.premiumMin, PremiumMax: s.premiumMax,
 		Sort: s.Sort, Offset: (s.Page - 1) * s.Size, Limit: s.Size}
 	if s.Expired != "" {
 		yes := s.Expired == "yes"
@@ -545,6 +559,8 @@ func (p *Policies) filterPanel(s searchState, fc index.Facets, problems map[stri
 		{ID: "created", LabelKey: "policies.filter.created", Type: "date", FromName: "created_from", ToName: "created_to", From: s.CreatedFrom, To: s.CreatedTo},
 		{ID: "start", LabelKey: "policies.filter.start", Type: "date", FromName: "start_from", ToName: "start_to", From: s.StartFrom, To: s.StartTo},
 		{ID: "end", LabelKey: "policies.filter.end", Type: "date", FromName: "end_from", ToName: "end_to", From: s.EndFrom, To: s.EndTo},
+		{ID: "terminated", LabelKey: "policies.filter.terminated", Type: "date", FromName: "terminated_from", ToName: "terminated_to", From: s.TerminatedFrom, To: s.TerminatedTo},
+		{ID: "in_force", LabelKey: "policies.filter.in_force", Type: "date", FromName: "in_force", From: s.InForce, Single: true},
 		{ID: "premium", LabelKey: "policies.filter.premium", Type: "number", FromName: "premium_min", ToName: "premium_max", From: s.PremiumMin, To: s.PremiumMax, HintKey: "policies.filter.premium_hint"},
 	}
 	for i := range panel.Ranges {

@@ -36,6 +36,14 @@ type PageMeta struct {
 	// Kept, on the page a sign-in lands on, is the other login that
 	// sign-in left in the session; nil when it left none.
 	Kept *KeptLogin
+	// Review shows the overview and the expiry worklist (a KASKO session
+	// whose tenant the index covers); Expiring counts the policies in
+	// force ending within 30 days, for the badge.
+	Review   bool
+	Expiring int
+	// Printed is the footer of every printed page: whose book it is and
+	// when it was printed ("" prints none).
+	Printed string
 }
 
 // KeptLogin is a login a sign-in kept beside the new one, named on the
@@ -100,6 +108,8 @@ const (
 	// SectionCascoAudit is a partner's own log of conversions.
 	SectionCascoAudit Section = "casco-audit"
 	SectionAudit      Section = "audit"
+	SectionReview     Section = "review"
+	SectionExpiring   Section = "expiring"
 )
 
 // TimesIn is the zone times are shown in.

@@ -402,6 +402,8 @@ type RangeFilter struct {
 	Type             string
 	FromName, ToName string
 	From, To         string
+	// Single is one value (FromName, From) rather than a range.
+	Single bool
 	// Hint is the unit shown after a number range ("EUR 0.00" style).
 	HintKey            string
 	ErrorKey, ErrorArg string

@@ -1,0 +1,175 @@
+package kasko_test
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"backoffice/internal/sandbox"
+	"backoffice/web/webtest"
+)
+
+// listTotal reads "1–25 of 2,125" (or "of more than 1000") off a list.
+func listTotal(t *testing.T, doc *goquery.Document) int {
+	t.Helper()
+	text := doc.Find(`[data-testid="range"]`).Text()
+	m := regexp.MustCompile(`of (?:more than )?([\d,]+)`).FindStringSubmatch(text)
+	if m == nil {
+		if strings.Contains(text, "No polic") {
+			return 0
+		}
+		t.Fatalf("no total in %q", text)
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func number(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.NewReplacer(",", "", " ", "", "\u00a0", "", "\u202f", "").Replace(strings.TrimSpace(s)))
+	if err != nil {
+		t.Fatalf("%q is not a count", s)
+	}
+	return n
+}
+
+// TestReviewOverview: every figure and every bar of the overview links to
+// the list filtered to the same number of rows, for a secret and a
+// public key; the periods' bad input is refused on the form.
+func TestReviewOverview(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 400}, Index: true,
+		IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	srv.WaitIndexed(t)
+	for _, key := range []string{sandbox.KeyASecretTest, sandbox.KeyAPublicTest} {
+		b := srv.SignedIn(t, key)
+		doc := b.Page(t, "/review?period=custom&from=2022-01-01&to=2026-12-31", http.StatusOK).Doc
+		figures := doc.Find(`[data-testid^="figure-"]`)
+		if figures.Length() == 0 {
+			t.Fatalf("%s: no figures", key)
+		}
+		checked := 0
+		figures.Each(func(_ int, f *goquery.Selection) {
+			a := f.Find(`a[data-testid="value"]`)
+			href, ok := a.Attr("href")
+			if !ok {
+				return
+			}
+			key, _ := f.Attr("data-testid")
+			if strings.Contains(key, "premium") || strings.Contains(key, "tax") {
+				return // amounts, not counts
+			}
+			want := number(t, a.Text())
+			if got := listTotal(t, b.Page(t, href, http.StatusOK).Doc); got != want {
+				t.Errorf("%s: %s shows %d, its list %s has %d", key, key, want, href, got)
+			}
+			checked++
+		})
+		if checked < 3 {
+			t.Errorf("%s: only %d figures checked against the list", key, checked)
+		}
+		for _, chart := range []string{"activity", "status"} {
+			c := doc.Find(`[data-testid="chart-` + chart + `"]`)
+			if c.Find("svg").Length() != 1 || c.Find(`[data-testid="chart-data"] table`).Length() != 1 {
+				t.Errorf("%s: chart %s lacks its SVG or its data table", key, chart)
+			}
+			links := c.Find(`a[data-testid="chart-link"]`)
+			links.EachWithBreak(func(i int, a *goquery.Selection) bool {
+				want := number(t, a.Text())
+				if want == 0 {
+					return true
+				}
+				href, _ := a.Attr("href")
+				if got := listTotal(t, b.Page(t, href, http.StatusOK).Doc); got != want {
+					t.Errorf("%s: a %s bar says %d, its list %s has %d", key, chart, want, href, got)
+				}
+				return i < 3
+			})
+		}
+		if doc.Find(`[data-testid="nav-review"][aria-current="page"]`).Length() != 1 {
+			t.Errorf("%s: the navigation does not mark the overview", key)
+		}
+	}
+
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	for _, bad := range []string{
+		"/review?period=custom&from=2026-03-01&to=2026-01-01",
+		"/review?period=custom&from=9999-01-01&to=9999-12-31",
+		"/review?period=custom&from=nonsense&to=2026-01-01",
+		"/review?period=fortnight",
+	} {
+		doc := b.Page(t, bad, http.StatusBadRequest).Doc
+		if doc.Find(`[data-testid="period-error"][role="alert"]`).Length() != 1 || doc.Find(`#period-from[aria-invalid="true"]`).Length() != 1 {
+			t.Errorf("%s: no message on the period", bad)
+		}
+		if doc.Find(`[data-testid^="figures-"]`).Length() != 0 {
+			t.Errorf("%s: figures shown for a refused period", bad)
+		}
+	}
+}
+
+// TestReviewWithoutIndex: a tenant no index key covers gets the
+// overview's reason, not an error.
+func TestReviewWithoutIndex(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 50}, Index: true,
+		IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	b := srv.SignedIn(t, sandbox.KeyBSecretTest)
+	doc := b.Page(t, "/review", http.StatusOK).Doc
+	if doc.Find(`[data-testid="review-unavailable"]`).Length() != 1 {
+		t.Error("no word on why there is no overview")
+	}
+	if doc.Find(`[data-testid="nav-review"]`).Length() != 0 {
+		t.Error("the navigation offers an overview that cannot work")
+	}
+}
+
+// TestExpiringWorklist: the worklist holds policies in force ending
+// within the horizon, grouped by week, the badge counts the next 30
+// days, the list link counts the same, and a bad horizon is refused.
+func TestExpiringWorklist(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 600}, Index: true,
+		IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	srv.WaitIndexed(t)
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	doc := b.Page(t, "/review/expiring?days=90", http.StatusOK).Doc
+	rows := doc.Find(`[data-testid="expiring-row"]`)
+	rows.Each(func(_ int, r *goquery.Selection) {
+		if n := number(t, r.Find(`[data-testid="days-left"]`).Text()); n < 0 || n > 91 {
+			t.Errorf("a policy %d days from its end is on the 90-day worklist", n)
+		}
+	})
+	if rows.Length() > 0 && doc.Find(`[data-testid="expiring-week"] h2`).Length() == 0 {
+		t.Error("rows without week headings")
+	}
+	href, ok := doc.Find(`[data-testid="expiring-list"]`).Attr("href")
+	if !ok {
+		t.Fatal("no link to the same rows in the list")
+	}
+	total := 0
+	if rows.Length() > 0 {
+		total = number(t, regexp.MustCompile(`[\d,]+`).FindString(doc.Find(`[data-testid="expiring-total"]`).Text()))
+	}
+	if got := listTotal(t, b.Page(t, href, http.StatusOK).Doc); got != total {
+		t.Errorf("the worklist counts %d, its list %d", total, got)
+	}
+	month := b.Page(t, "/review/expiring", http.StatusOK).Doc
+	badge := month.Find(`[data-testid="expiring-badge"] [aria-hidden="true"]`).Text()
+	n := 0
+	if month.Find(`[data-testid="expiring-row"]`).Length() > 0 {
+		n = number(t, regexp.MustCompile(`[\d,]+`).FindString(month.Find(`[data-testid="expiring-total"]`).Text()))
+	}
+	if (badge == "" && n != 0) || (badge != "" && number(t, badge) != n) {
+		t.Errorf("badge %q, worklist of 30 days %d", badge, n)
+	}
+	b.Page(t, "/review/expiring?days=13", http.StatusBadRequest)
+}

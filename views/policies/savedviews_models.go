@@ -1,0 +1,50 @@
+package policies
+
+// ListTools are the controls above an indexed list: the column chooser
+// and, for staff, saving the list as a view.
+type ListTools struct {
+	// Columns offers every column the viewer may see, checked when shown.
+	Columns []ColumnChoice
+	// ColumnsURL is where the chooser posts; Return is the list URL it
+	// comes back to.
+	ColumnsURL string
+	Return     string
+	// Save is the save-a-view form; nil for read-only sessions.
+	Save *SaveViewForm
+}
+
+// ColumnChoice is one checkbox of the column chooser.
+type ColumnChoice struct {
+	ID       string
+	LabelKey string
+	Shown    bool
+}
+
+// SaveViewForm saves the list's state under a name.
+type SaveViewForm struct {
+	Action string
+	// State is the list's query, without a page number.
+	State string
+	// Name is kept after a refusal; ErrorKey says why (with ErrorArg).
+	Name     string
+	ErrorKey string
+	ErrorArg int
+}
+
+// OpenView says which saved view the list shows.
+type OpenView struct {
+	Name string
+	// URL opens the view as saved; Changed says the list was filtered,
+	// sorted or searched since.
+	URL     string
+	Changed bool
+	// DeleteURL deletes it (staff only; "" hides the control).
+	DeleteURL string
+}
+
+// SaveViewPage is the save form on a page of its own: what a browser
+// without JavaScript gets back when a name is refused.
+type SaveViewPage struct {
+	Form    SaveViewForm
+	BackURL string
+}
