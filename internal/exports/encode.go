@@ -1,6 +1,7 @@
 package exports
 
 import (
+	"archive/zip"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -182,8 +183,19 @@ func (e *xlsxEncoder) Close() error {
 	if err := e.sw.Flush(); err != nil {
 		return fmt.Errorf("exports: xlsx: %w", err)
 	}
-	if err := e.f.Write(e.w); err != nil {
+	// File.Write builds the whole archive in a buffer before writing it;
+	// a zip writer of our own on w streams it instead (the buffer then
+	// stays empty: no entry nears the 4 GB that would need it patched).
+	var zw *zip.Writer
+	e.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+		zw = zip.NewWriter(e.w)
+		return zw
+	})
+	if err := e.f.Write(io.Discard); err != nil {
 		return fmt.Errorf("exports: xlsx: %w", err)
+	}
+	if zw == nil {
+		return fmt.Errorf("exports: xlsx: the archive was not written")
 	}
 	return nil
 }

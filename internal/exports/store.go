@@ -66,7 +66,7 @@ const (
 	StaleAfter     = 15 * time.Second
 	HeartbeatEvery = time.Second
 	// ChunkSize is how much of a file one chunk row holds.
-	ChunkSize = 256 << 10
+	ChunkSize = 1 << 20
 )
 
 // Limits bound what a tenant can make the store hold.
@@ -514,16 +514,27 @@ func (w *FileWriter) flush() error {
 		return nil
 	}
 	s := w.s
-	if _, err := s.db.ExecContext(w.ctx, s.q(`INSERT INTO exports_chunks (job_id, seq, data) VALUES ($1, $2, $3)`), w.id, w.seq, w.buf); err != nil {
+	// The chunk and the job's size in one transaction: one commit (one
+	// sync to disk on SQLite) per chunk.
+	tx, err := s.db.BeginTx(w.ctx, nil)
+	if err != nil {
+		return s.fail("writing a chunk", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if _, err := tx.ExecContext(w.ctx, s.q(`INSERT INTO exports_chunks (job_id, seq, data) VALUES ($1, $2, $3)`), w.id, w.seq, w.buf); err != nil {
+		return s.fail("writing a chunk", err)
+	}
+	size := w.bytes + int64(len(w.buf))
+	if _, err := tx.ExecContext(w.ctx, s.q(`UPDATE exports_jobs SET bytes = $1, heartbeat_at = $2 WHERE id = $3`),
+		size, s.d.Time(s.now()), w.id); err != nil {
+		return s.fail("writing a chunk", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return s.fail("writing a chunk", err)
 	}
 	w.seq++
-	w.bytes += int64(len(w.buf))
+	w.bytes = size
 	w.buf = w.buf[:0]
-	if _, err := s.db.ExecContext(w.ctx, s.q(`UPDATE exports_jobs SET bytes = $1, heartbeat_at = $2 WHERE id = $3`),
-		w.bytes, s.d.Time(s.now()), w.id); err != nil {
-		return s.fail("writing a chunk", err)
-	}
 	return nil
 }
 

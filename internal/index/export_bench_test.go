@@ -69,13 +69,14 @@ func BenchmarkExport(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
 					var w io.Writer
 					var fw *exports.FileWriter
+					var id string
 					var cw countingWriter
 					if sink == "store" {
-						j, err := jobs.Create(bctx, exports.Job{Tenant: "t", Owner: "bench" + strconv.Itoa(i), Format: f, Filename: "x"})
+						j, err := jobs.Create(bctx, exports.Job{Tenant: "t", Owner: fmt.Sprintf("bench-%s-%d", f, i), Format: f, Filename: "x"})
 						if err != nil {
 							b.Fatal(err)
 						}
-						fw = jobs.NewFileWriter(bctx, j.ID)
+						fw, id = jobs.NewFileWriter(bctx, j.ID), j.ID
 						w = fw
 					} else {
 						w = &cw
@@ -96,6 +97,9 @@ func BenchmarkExport(b *testing.B) {
 							b.Fatal(err)
 						}
 						size = fw.Size()
+						if err := jobs.Finish(bctx, id, rows, size); err != nil {
+							b.Fatal(err)
+						}
 					} else {
 						size = cw.n
 					}
