@@ -62,6 +62,14 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("GET /exports/{id}", wrap(k.SignedIn(k.Exports.Show)))
 	mux.Handle("GET /exports/{id}/file", wrap(k.SignedIn(k.Exports.File)))
 
+	// Saved views of the policy list (every session of the tenant opens
+	// them; the POSTs refuse read-only sessions themselves), and the
+	// list's column choice.
+	mux.Handle("GET /views/{id}", wrap(k.SignedIn(k.SavedViews.Open)))
+	mux.Handle("POST /views", wrap(k.SignedIn(k.SavedViews.Create)))
+	mux.Handle("POST /views/{id}/delete", wrap(k.SignedIn(k.SavedViews.Delete)))
+	mux.Handle("POST /policies/columns", wrap(k.SignedIn(k.SavedViews.Columns)))
+
 	// The audit log.
 	mux.Handle("GET /audit", wrap(k.SignedIn(k.Audit.List)))
 	mux.Handle("GET /review", wrap(k.SignedIn(k.Review.Overview)))

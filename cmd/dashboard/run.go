@@ -33,6 +33,7 @@ import (
 	"backoffice/internal/paths"
 	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
+	"backoffice/internal/savedviews"
 	"backoffice/internal/session"
 	"backoffice/internal/sqlstore"
 	"backoffice/internal/throttle"
@@ -189,6 +190,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer exportStore.Close()
 	log.Info("exports", slog.String("store", exportStore.Backend()))
 
+	// The policy list's saved views, beside the audit log: a SQLite file
+	// of their own, or the audit log's PostgreSQL (tables savedviews_…).
+	viewsCfg := savedviews.Config{Path: filepath.Join(cfg.DataDir, "savedviews.db"), DatabaseURL: cfg.AuditDatabaseURL}
+	viewStore, err := savedviews.Open(ctx, viewsCfg)
+	if err != nil {
+		return err
+	}
+	defer viewStore.Close()
+	log.Info("saved views", slog.String("store", viewsCfg.Backend()))
+
 	// Metrics, on a listener of their own (METRICS_ADDR; off when unset).
 	// Opened before the dashboard's, so that a port taken fails start-up,
 	// and closed after it has drained, so that a scrape sees the drain.
@@ -338,6 +349,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			Throttle:       guard,
 			Index:          idx,
 			Poke:           poke,
+			SavedViews:     viewStore,
 			Exports:        exportStore,
 		},
 		Casco:        cascopages.Deps{Casco: cascoClient, Quotes: quoteStore, Audit: auditLog, Throttle: guard},

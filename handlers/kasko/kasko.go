@@ -27,6 +27,7 @@ import (
 	"backoffice/handlers"
 	"backoffice/internal/audit"
 	"backoffice/internal/index"
+	"backoffice/internal/savedviews"
 	"backoffice/internal/throttle"
 )
 
@@ -67,6 +68,8 @@ type Deps struct {
 	// instance does not sync.
 	Index index.Store
 	Poke  func(tenant string)
+	// SavedViews keeps the tenants' saved list views; nil offers none.
+	SavedViews savedviews.Store
 	// Exports keeps export jobs and their files (nil: no exports).
 	Exports ExportJobs
 	// Now is the clock (nil: time.Now).
@@ -85,6 +88,7 @@ type Handlers struct {
 	throttle     *throttle.Guard
 	index        index.Store
 	poke         func(tenant string)
+	savedViews   savedviews.Store
 	exports      ExportJobs
 	now          func() time.Time
 	// regions and views keep indexed list regions and each tenant's index
@@ -103,6 +107,8 @@ type Handlers struct {
 	Operations *Operations
 	// Audit serves the audit log.
 	Audit *AuditPages
+	// SavedViews serves the list's saved views and column choice.
+	SavedViews *SavedViews
 	// Exports serves the export of a list view.
 	Exports *Exports
 	// Review serves the managers' overview and the expiry worklist.
@@ -129,6 +135,9 @@ func New(core *handlers.Core, d Deps) *Handlers {
 	h.Audit = &AuditPages{h: h}
 	h.Review = &Review{h: h}
 	h.Exports = &Exports{h: h}
+	h.savedViews = d.SavedViews
+	h.SavedViews = &SavedViews{h: h}
 	core.AddFrame(h.frame)
+	core.AddFrame(h.savedViewsFrame)
 	return h
 }

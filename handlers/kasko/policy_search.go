@@ -48,6 +48,10 @@ type searchState struct {
 	InForce                      string
 	PremiumMin, PremiumMax       string
 	premiumMin, premiumMax       *int64
+	// View is the saved view the list was opened as ("view"); Cols its
+	// own columns ("cols"); shown the columns drawn (not in the URL).
+	View, Cols string
+	shown      []string
 }
 
 // filterProblem is a refused filter value: which filter, and why.
@@ -77,6 +81,12 @@ func (s searchState) values() url.Values {
 	}
 	if s.Sort != "" {
 		q.Set("sort", s.Sort)
+	}
+	if s.View != "" {
+		q.Set("view", s.View)
+	}
+	if s.Cols != "" {
+		q.Set("cols", s.Cols)
 	}
 	q.Set("size", strconv.Itoa(s.Size))
 	if s.Page > 1 {
@@ -118,6 +128,7 @@ func (p *Policies) parseSearch(r *http.Request, st listState, public bool) (sear
 	q := r.URL.Query()
 	s := searchState{listState: st}
 	s.Q = strings.TrimSpace(strings.ToValidUTF8(q.Get("q"), ""))
+	s.View, s.Cols = viewParams(q, public)
 	if utf8.RuneCountInString(s.Q) > index.MaxTextRunes {
 		s.Q = string([]rune(s.Q)[:index.MaxTextRunes])
 	}
@@ -317,7 +328,8 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 		return err
 	}
 	clk := p.clock(p.h.core.Sessions.Preferences(r))
-	key := regionKey(u.Tenant, tv.changed, public, i18n.Lang(ctx), clk, s.values().Encode())
+	s.shown = shownColumns(s.Cols, p.h.core.Sessions.Preferences(r), public)
+	key := regionKey(u.Tenant, tv.changed, public, i18n.Lang(ctx), clk, s.values().Encode()+"\x00"+strings.Join(s.shown, ","))
 	rg, hit := p.h.regions.get(key)
 	if !hit {
 		if rg, err = p.region(ctx, s, problems, public, clk); err != nil {
@@ -357,6 +369,7 @@ func (p *Policies) listIndexed(w http.ResponseWriter, r *http.Request, st listSt
 	}
 	v := policies.ListView{Meta: p.h.core.Meta(r, i18n.T(ctx, "policies.title")), Indexed: true, FindQuery: s.Q, Fresh: p.freshness(tv.sync)}
 	v.Meta.Nav = layout.SectionPolicies
+	v.View = p.openView(r, s)
 	if rg.pastEnd {
 		return &handlers.Error{Status: http.StatusNotFound, MessageKey: "policies.error.past_end"}
 	}
@@ -398,7 +411,11 @@ func (p *Policies) region(ctx context.Context, s searchState, problems map[strin
 		t.To = t.From + len(page.Rows) - 1
 	}
 	t.Filters = p.filterPanel(s, facets, problems)
+	t.Shown, t.Tools, t.ViewID, t.Cols = s.shown, listTools(s, public), s.View, s.Cols
 	for _, c := range indexColumns {
+		if !slices.Contains(s.shown, columnID(c.labelKey)) {
+			continue
+		}
 		col := policies.Column{LabelKey: c.labelKey, Numeric: c.numeric}
 		if c.field != index.SortEmail || !public {
 			sortable(&col, c.field, s.Sort, func(sort string) string {

@@ -36,6 +36,8 @@ type PageMeta struct {
 	// Kept, on the page a sign-in lands on, is the other login that
 	// sign-in left in the session; nil when it left none.
 	Kept *KeptLogin
+	// SavedViews are the tenant's saved list views, for the navigation.
+	SavedViews []SavedViewLink
 	// Review shows the overview and the expiry worklist (a KASKO session
 	// whose tenant the index covers); Expiring counts the policies in
 	// force ending within 30 days, for the badge.

@@ -27,6 +27,8 @@ type ListView struct {
 	// Region, when set, is the list region already rendered (an indexed
 	// list keeps it); Table is then unused.
 	Region templ.Component
+	// View is the saved view open in the list; nil for none.
+	View *OpenView
 }
 
 // TableView is the region htmx swaps when sorting and paging.
@@ -56,6 +58,13 @@ type TableView struct {
 	// Invalid: a filter's value was refused (the panel says which); the
 	// table is left empty rather than showing unfiltered rows.
 	Invalid bool
+	// Shown are the ids of the columns drawn, in order (nil: all);
+	// Columns are their headers. Tools are the column chooser and the
+	// save-a-view form (an indexed list). ViewID and Cols carry an open
+	// saved view and its columns into the find form.
+	Shown        []string
+	Tools        *ListTools
+	ViewID, Cols string
 }
 
 // Column is one table header.

@@ -1,5 +1,11 @@
 package policies
 
+import (
+	"github.com/a-h/templ"
+
+	"backoffice/views/layout"
+)
+
 // ListTools are the controls above an indexed list: the column chooser
 // and, for staff, saving the list as a view.
 type ListTools struct {
@@ -45,6 +51,30 @@ type OpenView struct {
 // SaveViewPage is the save form on a page of its own: what a browser
 // without JavaScript gets back when a name is refused.
 type SaveViewPage struct {
+	Meta    layout.PageMeta
 	Form    SaveViewForm
 	BackURL string
+}
+
+// shownColumns are the ids of the columns drawn, in order: Shown, or
+// every column when it is nil.
+func (t TableView) shownColumns() []string {
+	if t.Shown != nil {
+		return t.Shown
+	}
+	return []string{"id", "holder", "email", "product", "status", "start", "end", "premium", "created"}
+}
+
+// cellAttrs are a cell's class, and for the start date the zone its
+// dates are in, as the list always showed them.
+func cellAttrs(id string, r Row) templ.Attributes {
+	switch id {
+	case "holder", "email", "product":
+		return templ.Attributes{"class": "clip"}
+	case "premium":
+		return templ.Attributes{"class": "num"}
+	case "start":
+		return templ.Attributes{"title": r.Zone}
+	}
+	return templ.Attributes{}
 }

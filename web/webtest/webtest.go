@@ -34,6 +34,7 @@ import (
 	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/internal/sandbox/sandboxtest"
+	"backoffice/internal/savedviews"
 	"backoffice/internal/session"
 	"backoffice/internal/throttle"
 	"backoffice/internal/tokens"
@@ -71,6 +72,9 @@ type Options struct {
 	// IndexKeys are the keys the index syncs (default: every demo secret
 	// key).
 	IndexKeys []string
+	// SavedViews keeps the list's saved views (default: a SQLite store
+	// in a temporary folder, shared with SecondInstance).
+	SavedViews savedviews.Store
 	// Exports keeps export jobs (default with Index: a SQLite store in a
 	// temporary folder; a second instance shares it).
 	Exports *exports.Store
@@ -131,6 +135,14 @@ func NewServer(t testing.TB, opts Options) *Server {
 		}
 	}
 	s.Exports = opts.Exports
+	if s.opts.SavedViews == nil {
+		views, err := savedviews.Open(context.Background(), savedviews.Config{Path: filepath.Join(t.TempDir(), "savedviews.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { views.Close() })
+		s.opts.SavedViews = views
+	}
 	s.start(t)
 	if opts.Index {
 		s.WaitIndexed(t)
@@ -237,6 +249,7 @@ func (s *Server) start(t testing.TB) {
 			Throttle:       opts.Throttle,
 			Index:          s.Index,
 			Poke:           poke,
+			SavedViews:     opts.SavedViews,
 			Exports:        exportJobs(s.Exports),
 		},
 		Casco:    cascopages.Deps{Casco: cc, Quotes: s.Quotes, Audit: s.Audit, Throttle: opts.Throttle},
