@@ -23,7 +23,7 @@ const (
 	benchBatch  = 10_000
 	// benchDataVersion names the cached SQLite file: change it when the
 	// schema or the generator changes.
-	benchDataVersion = 5
+	benchDataVersion = 6
 )
 
 // benchRow is the i-th synthetic row of a tenant: about 1,200 last
@@ -70,6 +70,11 @@ func benchRow(tenant string, i int) index.Row {
 		r.Expired = r.EndDate.Before(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	}
 	r.Cancelled = r.Status == "cancelled"
+	r.TaxMinor = r.GrossMinor / 11
+	if r.Cancelled {
+		r.TerminationDate = start.Add(time.Duration(rng.IntN(300*24)) * time.Hour)
+		r.TerminationDay = r.TerminationDate.Format(time.DateOnly)
+	}
 	return r
 }
 

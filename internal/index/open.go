@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"strings"
 
 	"backoffice/internal/sqlstore"
 )
@@ -211,7 +212,95 @@ func sqliteMigrations() []sqlstore.Migration {
 		`ALTER TABLE index_rows ADD COLUMN termination_day TEXT`,
 		`CREATE INDEX index_rows_terminated ON index_rows (tenant, termination_day) WHERE termination_day IS NOT NULL`,
 		refillAfterV2,
-	}}}
+	}}, {Version: 3, Statements: dailyMigration()}}
+}
+
+// dailyMigration creates index_daily (SQLite): per tenant, day, currency
+// and product, the policies created that day with their premium and
+// tax, the cancellations taking effect that day, and how the number of
+// policies in force changes that day. Triggers keep it in every writing
+// transaction, as index_counts. The overview then sums a few thousand
+// of these instead of reading a year of rows (and, for the policies in
+// force on a day, every row of the tenant).
+//
+// A row is in force on day D when it is paid, or cancelled with effect
+// after D, has started by D and not ended before D (see Reviewer). So a
+// paid or cancelled row adds +1 on its start day and -1 on the day it
+// leaves: the day after its end, or its termination day if that comes
+// first; one that leaves before it starts adds nothing. In force on D is
+// then the sum of the changes up to D.
+func dailyMigration() []string {
+	apply := func(row, sign string) []string {
+		leave := `CASE WHEN ` + row + `.status = 'cancelled' THEN
+			CASE WHEN ` + row + `.end_day IS NULL THEN ` + row + `.termination_day
+				ELSE min(date(` + row + `.end_day, '+1 day'), ` + row + `.termination_day) END
+			ELSE date(` + row + `.end_day, '+1 day') END`
+		// A cancelled row without a termination day is never in force.
+		counts := `(` + row + `.status = 'paid' OR (` + row + `.status = 'cancelled' AND ` + row + `.termination_day IS NOT NULL))`
+		up := func(day, created, gross, tax, cancelled, force, where string) string {
+			return `INSERT INTO index_daily (tenant, day, currency, product_id, created, gross, tax, cancelled, force)
+				SELECT ` + row + `.tenant, ` + day + `, ` + row + `.currency, ` + row + `.product_id, ` +
+				created + `, ` + gross + `, ` + tax + `, ` + cancelled + `, ` + force + ` WHERE ` + where + `
+				ON CONFLICT DO UPDATE SET created = created + excluded.created, gross = gross + excluded.gross,
+					tax = tax + excluded.tax, cancelled = cancelled + excluded.cancelled, force = force + excluded.force;`
+		}
+		return []string{
+			up(row+`.created_day`, sign+`1`, sign+row+`.gross_minor`, sign+row+`.tax_minor`, `0`, `0`, `true`),
+			up(row+`.termination_day`, `0`, `0`, `0`, sign+`1`, `0`, row+`.status = 'cancelled' AND `+row+`.termination_day IS NOT NULL`),
+			up(row+`.start_day`, `0`, `0`, `0`, `0`, sign+`1`, counts+` AND (`+leave+` IS NULL OR `+leave+` > `+row+`.start_day)`),
+			up(leave, `0`, `0`, `0`, `0`, opposite(sign)+`1`, counts+` AND `+leave+` IS NOT NULL AND `+leave+` > `+row+`.start_day`),
+		}
+	}
+	body := func(parts ...[]string) string {
+		var b strings.Builder
+		for _, p := range parts {
+			for _, stmt := range p {
+				b.WriteString(stmt)
+				b.WriteString("\n")
+			}
+		}
+		return b.String()
+	}
+	fields := `status, product_id, currency, gross_minor, tax_minor, created_day, start_day, end_day, termination_day`
+	stmts := []string{
+		`CREATE TABLE index_daily (
+			tenant TEXT NOT NULL,
+			day TEXT NOT NULL,
+			currency TEXT NOT NULL,
+			product_id TEXT NOT NULL,
+			created INTEGER NOT NULL,
+			gross INTEGER NOT NULL,
+			tax INTEGER NOT NULL,
+			cancelled INTEGER NOT NULL,
+			force INTEGER NOT NULL,
+			PRIMARY KEY (tenant, day, currency, product_id)
+		) WITHOUT ROWID`,
+		`CREATE TRIGGER index_rows_daily_insert AFTER INSERT ON index_rows BEGIN ` + body(apply("new", "")) + ` END`,
+		`CREATE TRIGGER index_rows_daily_delete AFTER DELETE ON index_rows BEGIN ` + body(apply("old", "-")) + ` END`,
+		`CREATE TRIGGER index_rows_daily_update AFTER UPDATE OF ` + fields + ` ON index_rows BEGIN ` +
+			body(apply("old", "-"), apply("new", "")) + ` END`,
+	}
+	// The rows already kept, once: each row as its insert trigger would
+	// have counted it.
+	stmts = append(stmts, `CREATE TEMP TABLE index_daily_fill AS SELECT * FROM index_daily WHERE 0`)
+	fill := apply("r", "")
+	for _, f := range fill {
+		f = strings.Replace(f, "INSERT INTO index_daily ", "INSERT INTO index_daily_fill ", 1)
+		f = strings.Replace(f, " WHERE ", " FROM index_rows r WHERE ", 1)
+		f = f[:strings.Index(f, "ON CONFLICT")]
+		stmts = append(stmts, f)
+	}
+	stmts = append(stmts, `INSERT INTO index_daily SELECT tenant, day, currency, product_id, sum(created), sum(gross), sum(tax),
+		sum(cancelled), sum(force) FROM index_daily_fill GROUP BY tenant, day, currency, product_id`, `DROP TABLE index_daily_fill`)
+	return stmts
+}
+
+// opposite is the other sign ("" is +).
+func opposite(sign string) string {
+	if sign == "-" {
+		return ""
+	}
+	return "-"
 }
 
 // refillAfterV2 makes every tenant's next reconciliation due at once:

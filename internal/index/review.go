@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"backoffice/internal/sqlstore"
 )
 
 // Reviewer answers the managers' overview of a tenant's book from the
@@ -108,15 +110,21 @@ func (s *sqlStore) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 		return nil
 	}
 
-	// New policies of both periods, per day, currency and product. The
-	// created_at bounds (a day wider than any zone's) let the (tenant,
-	// created_at) index find them; created_day then decides.
+	// New policies of both periods, per day, currency and product. On
+	// PostgreSQL the created_at bounds (a day wider than any zone's) let
+	// the (tenant, created_at) index find them; created_day then decides.
+	// SQLite keeps the sums per day (index_daily).
 	lo, _ := time.Parse(time.DateOnly, q.PrevFrom)
 	hi, _ := time.Parse(time.DateOnly, q.To)
-	err = s.each(ctx, `SELECT created_day, currency, product_id, count(*), COALESCE(SUM(gross_minor), 0), COALESCE(SUM(tax_minor), 0)
+	newQuery, newArgs := `SELECT created_day, currency, product_id, count(*), COALESCE(SUM(gross_minor), 0), COALESCE(SUM(tax_minor), 0)
 		FROM index_rows WHERE tenant = $1 AND created_at >= $2 AND created_at < $3 AND created_day >= $4 AND created_day <= $5
 		GROUP BY created_day, currency, product_id`,
-		[]any{q.Tenant, s.d.Time(lo.AddDate(0, 0, -2)), s.d.Time(hi.AddDate(0, 0, 3)), q.PrevFrom, q.To},
+		[]any{q.Tenant, s.d.Time(lo.AddDate(0, 0, -2)), s.d.Time(hi.AddDate(0, 0, 3)), q.PrevFrom, q.To}
+	if s.d == sqlstore.SQLite {
+		newQuery, newArgs = `SELECT day, currency, product_id, created, gross, tax FROM index_daily
+			WHERE tenant = $1 AND day >= $2 AND day <= $3 AND created <> 0`, []any{q.Tenant, q.PrevFrom, q.To}
+	}
+	err = s.each(ctx, newQuery, newArgs,
 		func(sc scanner) error {
 			var day, cur, product string
 			var n int
@@ -147,10 +155,14 @@ func (s *sqlStore) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 	}
 
 	// Cancellations that took effect in either period.
-	err = s.each(ctx, `SELECT termination_day, currency, count(*) FROM index_rows
+	cancelQuery := `SELECT termination_day, currency, count(*) FROM index_rows
 		WHERE tenant = $1 AND termination_day >= $2 AND termination_day <= $3 AND status = 'cancelled'
-		GROUP BY termination_day, currency`,
-		[]any{q.Tenant, q.PrevFrom, q.To},
+		GROUP BY termination_day, currency`
+	if s.d == sqlstore.SQLite {
+		cancelQuery = `SELECT day, currency, SUM(cancelled) FROM index_daily
+			WHERE tenant = $1 AND day >= $2 AND day <= $3 AND cancelled <> 0 GROUP BY day, currency`
+	}
+	err = s.each(ctx, cancelQuery, []any{q.Tenant, q.PrevFrom, q.To},
 		func(sc scanner) error {
 			var day, cur string
 			var n int
@@ -176,18 +188,26 @@ func (s *sqlStore) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 		day string
 		m   map[string]Figures
 	}{{q.To, rv.Current}, {q.PrevTo, rv.Previous}} {
-		err := s.each(ctx, `SELECT currency, count(*) FROM index_rows r WHERE r.tenant = $1`+s.inForce(2)+` GROUP BY currency`,
-			[]any{q.Tenant, p.day, p.day, p.day}, func(sc scanner) error {
-				var cur string
-				var n int
-				if err := sc.Scan(&cur, &n); err != nil {
-					return err
-				}
+		query, args := `SELECT currency, count(*) FROM index_rows r WHERE r.tenant = $1`+s.inForce(2)+` GROUP BY currency`,
+			[]any{q.Tenant, p.day, p.day, p.day}
+		if s.d == sqlstore.SQLite {
+			// The changes up to the day add up to the number in force.
+			query, args = `SELECT currency, SUM(force) FROM index_daily WHERE tenant = $1 AND day <= $2 GROUP BY currency`,
+				[]any{q.Tenant, p.day}
+		}
+		err := s.each(ctx, query, args, func(sc scanner) error {
+			var cur string
+			var n int
+			if err := sc.Scan(&cur, &n); err != nil {
+				return err
+			}
+			if n != 0 {
 				f := p.m[cur]
 				f.InForce = n
 				p.m[cur] = f
-				return nil
-			})
+			}
+			return nil
+		})
 		if err != nil {
 			return Review{}, err
 		}
