@@ -1,5 +1,7 @@
 package review
 
+import "unicode/utf8"
+
 // Chart geometry, in SVG user units: the SVG scales to its box.
 const (
 	chartHeight = 220
@@ -10,13 +12,30 @@ const (
 	plotTop     = 8
 )
 
-func groupWidth(c BarChart) int { return len(c.Series)*(barWidth+barGap) - barGap }
+// barsWidth is the width of one label's bars side by side.
+func barsWidth(c BarChart) int { return len(c.Series)*(barWidth+barGap) - barGap }
+
+// groupWidth is one label's room: its bars, or its label's text when
+// that is wider (product and status names), so that labels never
+// overlap.
+func groupWidth(c BarChart) int {
+	w := barsWidth(c)
+	for _, l := range c.Labels {
+		w = max(w, utf8.RuneCountInString(l)*labelCharWidth+4)
+	}
+	return w
+}
+
+// labelCharWidth is an average character's width at the labels' 9px.
+const labelCharWidth = 6
 
 func groupX(c BarChart, i int) int { return groupGap/2 + i*(groupWidth(c)+groupGap) }
 
 func chartWidth(c BarChart) int { return max(1, len(c.Labels))*(groupWidth(c)+groupGap) + groupGap/2 }
 
-func barX(c BarChart, i, j int) int { return groupX(c, i) + j*(barWidth+barGap) }
+func barX(c BarChart, i, j int) int {
+	return groupX(c, i) + (groupWidth(c)-barsWidth(c))/2 + j*(barWidth+barGap)
+}
 
 // barHeight scales v to the plot; a non-zero value stays visible.
 func barHeight(c BarChart, v int64) int {
