@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"backoffice/internal/audit"
+	"backoffice/internal/audit/pgtest"
 	"backoffice/internal/exports"
 )
 
@@ -26,10 +28,102 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func openStore(t *testing.T, limits exports.Limits) (*exports.Store, *clock) {
+// backend gives each test an empty database of one kind.
+type backend func(t *testing.T) exports.Config
+
+// storeTests are the contract every backend keeps.
+var storeTests = []struct {
+	name string
+	run  func(t *testing.T, open opener)
+}{
+	{"job lifecycle", testStoreJobLifecycle},
+	{"stale jobs", testStoreStaleJobs},
+	{"limits", testStoreLimits},
+	{"file size bound", testStoreFileSizeBound},
+	{"tenant byte bound", testStoreTenantBytes},
+	{"failed jobs drop their file", testStoreFailDropsFile},
+}
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	contract(t, func(t *testing.T) exports.Config {
+		return exports.Config{Path: filepath.Join(t.TempDir(), "exports.db")}
+	})
+}
+
+// TestPostgres runs the same contract against a real server: a
+// throwaway one started here, or AUDIT_TEST_DATABASE_URL's.
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.Start(t)
+	contract(t, func(t *testing.T) exports.Config {
+		return exports.Config{DatabaseURL: srv.NewDatabase(t)}
+	})
+	t.Run("beside the audit log", func(t *testing.T) {
+		t.Parallel()
+		testBesideAudit(t, srv.NewDatabase(t))
+	})
+}
+
+// testBesideAudit: the store lives in the audit log's database
+// (AUDIT_DATABASE_URL); each migrates on its own, neither disturbs the
+// other, and reopening finds both at their versions.
+func testBesideAudit(t *testing.T, dbURL string) {
+	ctx := context.Background()
+	log, err := audit.Open(ctx, audit.Config{DatabaseURL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	s, _ := mustOpen(t, exports.Config{DatabaseURL: dbURL})
+	// Both reopen over the other's tables.
+	for range 2 {
+		l, err := audit.Open(ctx, audit.Config{DatabaseURL: dbURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		mustOpen(t, exports.Config{DatabaseURL: dbURL})
+	}
+	if _, err := log.Append(ctx, audit.Entry{Action: audit.ActionExport, Actor: "sk_test_…4f2a", Outcome: audit.OutcomeCompleted}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Create(ctx, job("t1", "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "t1", "alice", j.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contract(t *testing.T, b backend) {
+	for _, tt := range storeTests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, func(t *testing.T, limits exports.Limits) (*exports.Store, *clock) {
+				t.Helper()
+				cfg := b(t)
+				cfg.Limits = limits
+				return mustOpen(t, cfg)
+			})
+		})
+	}
+	t.Run("two instances", func(t *testing.T) {
+		t.Parallel()
+		testStoreTwoInstances(t, b(t))
+	})
+}
+
+// opener opens an empty store of the backend under test, with limits
+// (zero: the defaults) and a clock of the test's.
+type opener func(t *testing.T, limits exports.Limits) (*exports.Store, *clock)
+
+func mustOpen(t *testing.T, cfg exports.Config) (*exports.Store, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	s, err := exports.Open(context.Background(), exports.Config{Path: filepath.Join(t.TempDir(), "exports.db"), Limits: limits, Now: c.now})
+	cfg.Now = c.now
+	s, err := exports.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +135,7 @@ func job(tenant, owner string) exports.Job {
 	return exports.Job{Tenant: tenant, Owner: owner, Format: exports.CSV, View: "status=paid", Params: "format=csv", Filename: "p.csv", Total: 3}
 }
 
-func TestStoreJobLifecycle(t *testing.T) {
+func testStoreJobLifecycle(t *testing.T, openStore opener) {
 	ctx := context.Background()
 	s, c := openStore(t, exports.Limits{})
 	j, err := s.Create(ctx, job("t1", "alice"))
@@ -127,7 +221,7 @@ func slices(b []byte, n int) func(func([]byte) bool) {
 	}
 }
 
-func TestStoreStaleJobs(t *testing.T) {
+func testStoreStaleJobs(t *testing.T, openStore opener) {
 	ctx := context.Background()
 	s, c := openStore(t, exports.Limits{})
 	j, err := s.Create(ctx, job("t1", "alice"))
@@ -169,7 +263,7 @@ func TestStoreStaleJobs(t *testing.T) {
 	}
 }
 
-func TestStoreLimits(t *testing.T) {
+func testStoreLimits(t *testing.T, openStore opener) {
 	ctx := context.Background()
 	s, _ := openStore(t, exports.Limits{JobsPerTenant: 3, BytesPerTenant: 1 << 30, BytesPerJob: 1000, TTL: time.Hour})
 	var ids []string
@@ -202,5 +296,185 @@ func TestStoreLimits(t *testing.T) {
 	w := s.NewFileWriter(ctx, ids[1])
 	if _, err := w.Write([]byte(strings.Repeat("x", 1001))); !errors.Is(err, exports.ErrTooLarge) {
 		t.Errorf("a write past the bound: %v", err)
+	}
+}
+
+// testStoreFileSizeBound: a file may reach Limits.BytesPerJob exactly,
+// across chunks, and not one byte more; the refused write stores
+// nothing of itself.
+func testStoreFileSizeBound(t *testing.T, openStore opener) {
+	ctx := context.Background()
+	bound := int64(exports.ChunkSize + 10)
+	s, _ := openStore(t, exports.Limits{JobsPerTenant: 5, BytesPerTenant: 1 << 30, BytesPerJob: bound, TTL: time.Hour})
+	j, err := s.Create(ctx, job("t1", "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewFileWriter(ctx, j.ID)
+	// A whole chunk (flushed to the store), then up to the bound.
+	if _, err := w.Write(bytes.Repeat([]byte("a"), exports.ChunkSize)); err != nil {
+		t.Fatalf("a chunk within the bound: %v", err)
+	}
+	if got := w.Size(); got != exports.ChunkSize {
+		t.Errorf("after a whole chunk the store holds %d bytes, want %d", got, exports.ChunkSize)
+	}
+	if _, err := w.Write(bytes.Repeat([]byte("b"), 10)); err != nil {
+		t.Fatalf("a write up to the bound: %v", err)
+	}
+	if n, err := w.Write([]byte("c")); !errors.Is(err, exports.ErrTooLarge) || n != 0 {
+		t.Errorf("one byte past the bound: %d, %v; want 0, ErrTooLarge", n, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Size(); got != bound {
+		t.Errorf("file size %d, want the bound %d", got, bound)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteFile(ctx, j.ID, &buf); err != nil || int64(buf.Len()) != bound || bytes.Contains(buf.Bytes(), []byte("c")) {
+		t.Errorf("stored file: %d bytes (%v), want %d without the refused write", buf.Len(), err, bound)
+	}
+	if got, err := s.Find(ctx, j.ID); err != nil || got.Bytes != bound {
+		t.Errorf("job bytes = %d (%v), want %d", got.Bytes, err, bound)
+	}
+	// A larger write that crosses the bound in its middle is refused
+	// whole, even when it starts below it.
+	j2, err := s.Create(ctx, job("t1", "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2 := s.NewFileWriter(ctx, j2.ID)
+	if _, err := w2.Write(bytes.Repeat([]byte("x"), int(bound)+1)); !errors.Is(err, exports.ErrTooLarge) {
+		t.Errorf("a write crossing the bound: %v, want ErrTooLarge", err)
+	}
+	if err := w2.Close(); err != nil || w2.Size() != 0 {
+		t.Errorf("after a refused write the store holds %d bytes (%v), want 0", w2.Size(), err)
+	}
+}
+
+// testStoreTenantBytes: finished files count against the tenant's byte
+// bound; the oldest finished go first to make room.
+func testStoreTenantBytes(t *testing.T, openStore opener) {
+	ctx := context.Background()
+	s, c := openStore(t, exports.Limits{JobsPerTenant: 100, BytesPerTenant: 100, BytesPerJob: 1000, TTL: time.Hour})
+	a, err := s.Create(ctx, job("t1", "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx, a.ID, 1, 60); err != nil {
+		t.Fatal(err)
+	}
+	c.add(time.Second)
+	b, err := s.Create(ctx, job("t1", "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx, b.ID, 1, 60); err != nil {
+		t.Fatal(err)
+	}
+	c.add(time.Second)
+	// 120 bytes kept: the next job drops alice's (the oldest), not bob's.
+	if _, err := s.Create(ctx, job("t1", "carol")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(ctx, a.ID); !errors.Is(err, exports.ErrNotFound) {
+		t.Errorf("the oldest finished job was kept: %v", err)
+	}
+	if _, err := s.Find(ctx, b.ID); err != nil {
+		t.Errorf("a newer finished job went: %v", err)
+	}
+}
+
+// testStoreFailDropsFile: a failed job keeps no file and no size.
+func testStoreFailDropsFile(t *testing.T, openStore opener) {
+	ctx := context.Background()
+	s, _ := openStore(t, exports.Limits{})
+	j, err := s.Create(ctx, job("t1", "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewFileWriter(ctx, j.ID)
+	if _, err := w.Write(bytes.Repeat([]byte("z"), exports.ChunkSize+5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fail(ctx, j.ID, "exports.error.too_large"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, "t1", "alice", j.ID)
+	if err != nil || got.State != exports.StateFailed || got.Error != "exports.error.too_large" || got.Bytes != 0 {
+		t.Errorf("failed job = %+v, %v", got, err)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteFile(ctx, j.ID, &buf); err != nil || buf.Len() != 0 {
+		t.Errorf("a failed job's file has %d bytes (%v)", buf.Len(), err)
+	}
+	// Its owner may start again.
+	if _, err := s.Create(ctx, job("t1", "alice")); err != nil {
+		t.Errorf("create after a failure: %v", err)
+	}
+}
+
+// testStoreTwoInstances: instances sharing one database see each
+// other's jobs and files, and of simultaneous clicks of one user only
+// one starts an export (the database decides).
+func testStoreTwoInstances(t *testing.T, cfg exports.Config) {
+	ctx := context.Background()
+	a, _ := mustOpen(t, cfg)
+	b, _ := mustOpen(t, cfg)
+	const clicks = 8
+	var wg sync.WaitGroup
+	results := make([]exports.Job, clicks)
+	errs := make([]error, clicks)
+	for i := range clicks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			results[i], errs[i] = s.Create(ctx, job("t1", "alice"))
+		}()
+	}
+	wg.Wait()
+	var started string
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if started != "" {
+				t.Errorf("two exports started for one user: %s and %s", started, results[i].ID)
+			}
+			started = results[i].ID
+		case !errors.Is(err, exports.ErrBusy):
+			t.Errorf("click %d: %v, want ErrBusy", i, err)
+		}
+	}
+	if started == "" {
+		t.Fatal("no click started an export")
+	}
+	for i, err := range errs {
+		if errors.Is(err, exports.ErrBusy) && results[i].ID != started {
+			t.Errorf("click %d points at %q, want the running %q", i, results[i].ID, started)
+		}
+	}
+	// Written on one, read on the other.
+	w := a.NewFileWriter(ctx, started)
+	want := bytes.Repeat([]byte("0123456789"), exports.ChunkSize/10+7)
+	if _, err := w.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Finish(ctx, started, 4, w.Size()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Get(ctx, "t1", "alice", started)
+	if err != nil || got.State != exports.StateDone || got.Bytes != int64(len(want)) {
+		t.Fatalf("the other instance reads %+v, %v", got, err)
+	}
+	var buf bytes.Buffer
+	if err := b.WriteFile(ctx, started, &buf); err != nil || !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("the other instance's file: %d bytes, want %d (%v)", buf.Len(), len(want), err)
 	}
 }
