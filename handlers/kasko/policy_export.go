@@ -59,21 +59,28 @@ func exportOwner(key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// listForm reports a post of the list's find form, which the list's
+// export buttons submit (its hidden "open" marks it). Its "cols" is the
+// list state's own (an open saved view's columns, list column ids), not
+// an export column choice.
+func listForm(r *http.Request) bool { return r.PostForm.Has("open") }
+
 // viewRequest is r with the view's query: the URL's, and the fields the
 // form posted (the list's find form, through formaction), so that the
 // list's own parsers read it exactly as they read the list's URL.
 func viewRequest(r *http.Request) *http.Request {
 	view := r.URL.Query()
+	for _, k := range exportParams {
+		view.Del(k)
+	}
+	fromList := listForm(r)
 	for k, vs := range r.PostForm {
-		if k == "open" || k == "format" || k == "cols" || k == "locale" {
+		if k == "open" || k == "format" || k == "locale" || k == "cols" && !fromList {
 			continue
 		}
 		for _, v := range vs {
 			view.Add(k, v)
 		}
-	}
-	for _, k := range exportParams {
-		view.Del(k)
 	}
 	c := r.Clone(r.Context())
 	c.URL.RawQuery = view.Encode()
@@ -93,8 +100,9 @@ func (e *Exports) Create(w http.ResponseWriter, r *http.Request) error {
 	if e.h.exports == nil || !ok {
 		return &handlers.Error{Status: http.StatusServiceUnavailable, MessageKey: "exports.error.unavailable"}
 	}
-	if err := r.ParseForm(); err != nil {
-		return handlers.BadRequest("exports.error.format")
+	// A small body, like every form's: the view and three fields.
+	if err := handlers.ParseForm(w, r); err != nil {
+		return err
 	}
 	f := r.FormValue("format")
 	localized := r.FormValue("locale") != "" && r.FormValue("locale") != "0"
@@ -105,16 +113,26 @@ func (e *Exports) Create(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return handlers.BadRequest("exports.error.format")
 	}
-	cols, err := exports.ParseColumns(r.FormValue("cols"), public)
-	if err != nil {
-		return handlers.BadRequest("exports.error.column")
+	// The columns: the ones asked for (cols=, in export column ids), else
+	// the ones the list shows, decided as the list decides them.
+	var cols []exports.Column
+	explicit := ""
+	if !listForm(r) {
+		explicit = r.FormValue("cols")
+	}
+	if explicit != "" {
+		var err error
+		if cols, err = exports.ParseColumns(explicit, public); err != nil {
+			return handlers.BadRequest("exports.error.column")
+		}
 	}
 	p := e.h.Policies
 	if _, covered, _ := p.indexCovers(ctx, u.Tenant); !covered {
 		return &handlers.Error{Status: http.StatusServiceUnavailable, MessageKey: "exports.error.unavailable"}
 	}
 	vr := viewRequest(r)
-	st, err := p.parseListSorted(vr, p.h.core.Sessions.Preferences(r), true)
+	prefs := p.h.core.Sessions.Preferences(r)
+	st, err := p.parseListSorted(vr, prefs, true)
 	if err != nil {
 		return err
 	}
@@ -124,6 +142,9 @@ func (e *Exports) Create(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(problems) > 0 {
 		return handlers.BadRequest("exports.error.filters")
+	}
+	if cols == nil {
+		cols = exports.ListColumns(shownColumns(s.Cols, prefs, public), public)
 	}
 	q := s.indexQuery(u.Tenant, public)
 	q.Offset, q.Limit = 0, 1
@@ -137,10 +158,9 @@ func (e *Exports) Create(w http.ResponseWriter, r *http.Request) error {
 	view := s.values()
 	view.Del("size")
 	view.Del("page")
-	params := url.Values{"format": {string(format)}}
-	if r.FormValue("cols") != "" {
-		params.Set("cols", strings.Join(exports.IDs(cols), ","))
-	}
+	// The columns are kept whichever way they were decided, so that a
+	// retry makes the same file whatever the list shows by then.
+	params := url.Values{"format": {string(format)}, "cols": {strings.Join(exports.IDs(cols), ",")}}
 	if localized {
 		params.Set("locale", "1")
 	}

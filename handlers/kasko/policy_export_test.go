@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ func TestExport(t *testing.T) {
 		"a running export is pointed at":  checkExportWhileRunning,
 		"htmx shows the progress":         checkExportHTMX,
 		"another instance serves the job": checkExportOnAnotherInstance,
+		"the list's chosen columns":       checkExportChosenColumns,
+		"an open view's columns":          checkExportOpenViewColumns,
+		"a large body is refused":         checkExportLargeBody,
 	} {
 		t.Run(name, func(t *testing.T) { check(t, srv) })
 	}
@@ -535,5 +539,160 @@ func checkExportOnAnotherInstance(t *testing.T, srv *webtest.Server) {
 	}
 	if g := other.Get(job + "/file"); g.Body != f.Body {
 		t.Errorf("another instance serves a different file (%d bytes, want %d)", len(g.Body), len(f.Body))
+	}
+}
+
+// csvHeader exports view with form and returns the file's header.
+func csvHeader(t *testing.T, b *webtest.Browser, view, form url.Values) (string, []string) {
+	t.Helper()
+	job, f := exportFile(t, b, view, form)
+	return job, parseCSV(t, f.Body, ',')[0]
+}
+
+func checkExportChosenColumns(t *testing.T, srv *webtest.Server) {
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	// Hide the holder and the premium with the list's column chooser.
+	r := b.Post("/policies/columns", url.Values{"col": {"id", "email", "product", "status", "start", "end", "created"}, "return": {"/policies"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /policies/columns = %d", r.Status)
+	}
+	list := b.Page(t, "/policies?status=paid", http.StatusOK)
+	var shown []string
+	list.Doc.Find(`#policy-table thead th`).Each(func(_ int, s *goquery.Selection) { shown = append(shown, webtest.Text(s)) })
+	has := func(label string) bool {
+		return slices.ContainsFunc(shown, func(h string) bool { return strings.HasPrefix(h, label) })
+	}
+	if has("Holder") || has("Gross premium") || !has("Policy") {
+		t.Fatalf("the list after the chooser shows %q", shown)
+	}
+	// The export of the list leaves out what the list hides: the
+	// holder, the premium and its currency; the rest stays.
+	job, header := csvHeader(t, b, url.Values{"status": {"paid"}}, url.Values{"format": {"csv"}})
+	want := []string{"Policy", "Email", "Phone", "VIN", "Licence plate", "KASKO id", "Product", "Status",
+		"Cover start", "Cover end", "Created", "Time zone", "Expired"}
+	if !slices.Equal(header, want) {
+		t.Errorf("header with holder and premium hidden = %q, want %q", header, want)
+	}
+	// A retry makes the same file: the columns are kept with the job.
+	if params := mustParams(t, ownerOf(t, srv, job).Params); params.Get("cols") != strings.Join([]string{
+		"insurer_id", "email", "phone", "vin", "plate", "id", "product", "status", "start", "end", "created", "zone", "expired"}, ",") {
+		t.Errorf("job params = %q", params.Encode())
+	}
+	// XLSX too.
+	_, f := exportFile(t, b, url.Values{"status": {"paid"}}, url.Values{"format": {"xlsx"}})
+	x, err := excelize.OpenReader(strings.NewReader(f.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := x.GetRows(x.GetSheetList()[0])
+	x.Close()
+	if len(rows) == 0 || !slices.Equal(rows[0], want) {
+		t.Errorf("xlsx header with holder hidden = %q", rows[0])
+	}
+	// Explicit cols= win over the chooser.
+	if _, header := csvHeader(t, b, url.Values{}, url.Values{"format": {"csv"}, "cols": {"holder,premium"}}); !slices.Equal(header, []string{"Holder", "Gross premium"}) {
+		t.Errorf("explicit cols with holder hidden: header %q", header)
+	}
+	// The list's own find form (the export buttons post it) with no view
+	// open: the chooser decides.
+	r = b.Post("/policies/export", url.Values{"q": {""}, "status": {"paid"}, "size": {"20"}, "open": {"1"}, "format": {"csv"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("find form export = %d", r.Status)
+	}
+	waitDone(t, b, r.Header.Get("Location"))
+	if f := b.Get(r.Header.Get("Location") + "/file"); !slices.Equal(parseCSV(t, f.Body, ',')[0], want) {
+		t.Errorf("find form export header = %q", parseCSV(t, f.Body, ',')[0])
+	}
+
+	// A public key that chose the email (which it never sees) gets no
+	// restricted column.
+	pk := srv.SignedIn(t, sandbox.KeyAPublicTest)
+	pk.Post("/policies/columns", url.Values{"col": {"id", "email", "status"}, "return": {"/policies"}})
+	if _, header := csvHeader(t, pk, url.Values{}, url.Values{"format": {"csv"}}); !slices.Equal(header, []string{"Policy", "KASKO id", "Status", "Time zone", "Expired"}) {
+		t.Errorf("public header with id, email, status chosen = %q", header)
+	}
+}
+
+func checkExportOpenViewColumns(t *testing.T, srv *webtest.Server) {
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	// The chooser hides the status; a saved view open with its own
+	// columns wins while it is open, as on the list.
+	b.Post("/policies/columns", url.Values{"col": {"id", "holder", "premium"}, "return": {"/policies"}})
+	r := b.Post("/policies/export", url.Values{"q": {""}, "status": {"paid"}, "size": {"20"}, "open": {"1"},
+		"view": {"0123456789abcdef01"}, "cols": {"id,status"}, "format": {"csv"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("find form export with a view open = %d", r.Status)
+	}
+	job := r.Header.Get("Location")
+	waitDone(t, b, job)
+	f := b.Get(job + "/file")
+	want := []string{"Policy", "Phone", "VIN", "Licence plate", "KASKO id", "Status", "Time zone", "Expired"}
+	if got := parseCSV(t, f.Body, ',')[0]; !slices.Equal(got, want) {
+		t.Errorf("header with a view open on id,status = %q, want %q", got, want)
+	}
+	// The job's way back is the view, its columns included.
+	if v := mustParams(t, ownerOf(t, srv, job).View); v.Get("cols") != "id,status" || v.Get("view") != "0123456789abcdef01" {
+		t.Errorf("job view = %q", v.Encode())
+	}
+}
+
+func mustParams(t *testing.T, s string) url.Values {
+	t.Helper()
+	v, err := url.ParseQuery(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func checkExportLargeBody(t *testing.T, srv *webtest.Server) {
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	// Well past any form's bound (64 kB), well under Go's own (10 MB).
+	r := b.Post("/policies/export", url.Values{"format": {"csv"}, "q": {strings.Repeat("x", 1<<20)}})
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("a 1 MB body: %d, want 400", r.Status)
+	}
+}
+
+// TestExportFileBound: a job whose file grows past the store's bound
+// fails with its reason, keeps no file, and serves none.
+func TestExportFileBound(t *testing.T) {
+	t.Parallel()
+	ex, err := exports.Open(context.Background(), exports.Config{Path: filepath.Join(t.TempDir(), "exports.db"),
+		Limits: exports.Limits{JobsPerTenant: 20, BytesPerTenant: 1 << 30, BytesPerJob: 4000, TTL: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ex.Close() })
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 300}, Index: true, Exports: ex})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	r := b.Post("/policies/export", url.Values{"format": {"csv"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("POST export = %d", r.Status)
+	}
+	job := r.Header.Get("Location")
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		p := b.Page(t, job, http.StatusOK)
+		state := p.Doc.Find(`[data-testid="export-job"]`).AttrOr("data-state", "")
+		if state == "failed" {
+			if got := webtest.Text(p.Doc.Find(`[data-testid="export-error"]`)); !strings.Contains(got, "grew past the size limit") {
+				t.Errorf("failure says %q", got)
+			}
+			if p.Doc.Find(`form[data-testid="export-retry"]`).Length() != 1 {
+				t.Errorf("a failed job offers no retry")
+			}
+			break
+		}
+		if state != "running" || time.Now().After(deadline) {
+			t.Fatalf("job is %q, want it to fail on the size bound", state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	j := ownerOf(t, srv, job)
+	if j.State != exports.StateFailed || j.Error != "exports.error.too_large" || j.Bytes != 0 {
+		t.Errorf("job = %s %q %d bytes", j.State, j.Error, j.Bytes)
+	}
+	if f := b.Get(job + "/file"); f.Status != http.StatusConflict {
+		t.Errorf("file of a failed job = %d, want 409", f.Status)
 	}
 }

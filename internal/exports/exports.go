@@ -59,28 +59,51 @@ type Column struct {
 	// Restricted columns are never exported for a public-key reader
 	// (index.RestrictedFields).
 	Restricted bool
-	kind       kind
+	// List is the policy list's column (session.ListColumns) whose cell
+	// shows this column's value; "" for a column only exports have.
+	// Hiding that list column leaves this one out of the list's export.
+	List string
+	kind kind
 }
 
 // Columns are every column, in the order an export writes them: the
 // list's own first.
 var Columns = []Column{
-	{ID: "insurer_id", LabelKey: "exports.col.insurer_id"},
-	{ID: "holder", LabelKey: "exports.col.holder"},
-	{ID: "email", LabelKey: "exports.col.email", Restricted: true},
+	{ID: "insurer_id", LabelKey: "exports.col.insurer_id", List: "id"},
+	{ID: "holder", LabelKey: "exports.col.holder", List: "holder"},
+	{ID: "email", LabelKey: "exports.col.email", Restricted: true, List: "email"},
 	{ID: "phone", LabelKey: "exports.col.phone", Restricted: true},
 	{ID: "vin", LabelKey: "exports.col.vin", Restricted: true},
 	{ID: "plate", LabelKey: "exports.col.plate", Restricted: true},
 	{ID: "id", LabelKey: "exports.col.id"},
-	{ID: "product", LabelKey: "exports.col.product"},
-	{ID: "status", LabelKey: "exports.col.status"},
-	{ID: "currency", LabelKey: "exports.col.currency"},
-	{ID: "premium", LabelKey: "exports.col.premium", kind: money},
-	{ID: "start", LabelKey: "exports.col.start", kind: day},
-	{ID: "end", LabelKey: "exports.col.end", kind: day},
-	{ID: "created", LabelKey: "exports.col.created", kind: day},
+	{ID: "product", LabelKey: "exports.col.product", List: "product"},
+	{ID: "status", LabelKey: "exports.col.status", List: "status"},
+	// The list's premium cell shows the amount in its currency.
+	{ID: "currency", LabelKey: "exports.col.currency", List: "premium"},
+	{ID: "premium", LabelKey: "exports.col.premium", List: "premium", kind: money},
+	{ID: "start", LabelKey: "exports.col.start", List: "start", kind: day},
+	{ID: "end", LabelKey: "exports.col.end", List: "end", kind: day},
+	{ID: "created", LabelKey: "exports.col.created", List: "created", kind: day},
 	{ID: "zone", LabelKey: "exports.col.zone"},
-	{ID: "expired", LabelKey: "exports.col.expired", kind: flag},
+	// The list's status cell carries the expired badge.
+	{ID: "expired", LabelKey: "exports.col.expired", List: "status", kind: flag},
+}
+
+// ListColumns are the columns of an export of a list that shows the
+// list columns shown (ids of session.ListColumns, as the list decided
+// them): every column the reader may have, less those whose list column
+// is hidden. Columns the list has no cell for stay, so an export of a
+// list showing everything holds every column. Never a restricted column
+// for a public reader, whatever shown says.
+func ListColumns(shown []string, public bool) []Column {
+	var out []Column
+	for _, c := range Columns {
+		if c.Restricted && public || c.List != "" && !slices.Contains(shown, c.List) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // ErrUnknownColumn is returned by ParseColumns for a column id that is
