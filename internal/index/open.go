@@ -384,5 +384,67 @@ func postgresMigrations() []sqlstore.Migration {
 		`ALTER TABLE index_rows ADD COLUMN termination_day text COLLATE "C"`,
 		`CREATE INDEX index_rows_terminated ON index_rows (tenant, termination_day) WHERE termination_day IS NOT NULL`,
 		refillAfterV2,
-	}}}
+	}}, {Version: 3, Statements: pgDailyMigration()}}
+}
+
+// pgDailyMigration is dailyMigration for PostgreSQL. Statement triggers
+// (with transition tables) apply a whole upsert's changes in one
+// statement, in key order, so that writers lock the sums' rows in one
+// order; a row trigger would take them row by row, in any order.
+func pgDailyMigration() []string {
+	// contrib is what the rows of rel add to the sums, times sign.
+	contrib := func(rel, sign string) string {
+		leave := `CASE WHEN status = 'cancelled' THEN LEAST(to_char(end_day::date + 1, 'YYYY-MM-DD'), termination_day)
+			ELSE to_char(end_day::date + 1, 'YYYY-MM-DD') END`
+		counts := `(status = 'paid' OR (status = 'cancelled' AND termination_day IS NOT NULL))`
+		x := `(SELECT tenant, currency, product_id, start_day, ` + leave + ` AS leave FROM ` + rel + ` WHERE ` + counts + `) x`
+		return `SELECT tenant, created_day AS day, currency, product_id, ` + sign + `1 AS created, ` + sign + `gross_minor AS gross,
+				` + sign + `tax_minor AS tax, 0 AS cancelled, 0 AS force FROM ` + rel + `
+			UNION ALL SELECT tenant, termination_day, currency, product_id, 0, 0, 0, ` + sign + `1, 0 FROM ` + rel + `
+				WHERE status = 'cancelled' AND termination_day IS NOT NULL
+			UNION ALL SELECT tenant, start_day, currency, product_id, 0, 0, 0, 0, ` + sign + `1 FROM ` + x + `
+				WHERE leave IS NULL OR leave > start_day
+			UNION ALL SELECT tenant, leave, currency, product_id, 0, 0, 0, 0, ` + opposite(sign) + `1 FROM ` + x + `
+				WHERE leave IS NOT NULL AND leave > start_day`
+	}
+	apply := func(parts ...string) string {
+		return `INSERT INTO index_daily AS d (tenant, day, currency, product_id, created, gross, tax, cancelled, force)
+			SELECT tenant, day, currency, product_id, sum(created), sum(gross), sum(tax), sum(cancelled), sum(force)
+			FROM (` + strings.Join(parts, " UNION ALL ") + `) c
+			GROUP BY tenant, day, currency, product_id ORDER BY tenant, day, currency, product_id
+			ON CONFLICT (tenant, day, currency, product_id) DO UPDATE SET created = d.created + excluded.created,
+				gross = d.gross + excluded.gross, tax = d.tax + excluded.tax, cancelled = d.cancelled + excluded.cancelled,
+				force = d.force + excluded.force`
+	}
+	fn := func(name, body string) string {
+		return `CREATE FUNCTION ` + name + `() RETURNS trigger LANGUAGE plpgsql AS $fn$
+			BEGIN
+				` + body + `;
+				RETURN NULL;
+			END $fn$`
+	}
+	return []string{
+		`CREATE TABLE index_daily (
+			tenant text COLLATE "C" NOT NULL,
+			day text COLLATE "C" NOT NULL,
+			currency text COLLATE "C" NOT NULL,
+			product_id text COLLATE "C" NOT NULL,
+			created bigint NOT NULL,
+			gross bigint NOT NULL,
+			tax bigint NOT NULL,
+			cancelled bigint NOT NULL,
+			force bigint NOT NULL,
+			PRIMARY KEY (tenant, day, currency, product_id)
+		)`,
+		fn("index_daily_insert", apply(contrib("new_rows", ""))),
+		fn("index_daily_delete", apply(contrib("old_rows", "-"))),
+		fn("index_daily_update", apply(contrib("old_rows", "-"), contrib("new_rows", ""))),
+		`CREATE TRIGGER index_rows_daily_insert AFTER INSERT ON index_rows REFERENCING NEW TABLE AS new_rows
+			FOR EACH STATEMENT EXECUTE FUNCTION index_daily_insert()`,
+		`CREATE TRIGGER index_rows_daily_delete AFTER DELETE ON index_rows REFERENCING OLD TABLE AS old_rows
+			FOR EACH STATEMENT EXECUTE FUNCTION index_daily_delete()`,
+		`CREATE TRIGGER index_rows_daily_update AFTER UPDATE ON index_rows REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+			FOR EACH STATEMENT EXECUTE FUNCTION index_daily_update()`,
+		apply(contrib("index_rows", "")),
+	}
 }

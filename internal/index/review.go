@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"backoffice/internal/sqlstore"
 )
 
 // Reviewer answers the managers' overview of a tenant's book from the
@@ -110,21 +108,11 @@ func (s *sqlStore) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 		return nil
 	}
 
-	// New policies of both periods, per day, currency and product. On
-	// PostgreSQL the created_at bounds (a day wider than any zone's) let
-	// the (tenant, created_at) index find them; created_day then decides.
-	// SQLite keeps the sums per day (index_daily).
-	lo, _ := time.Parse(time.DateOnly, q.PrevFrom)
-	hi, _ := time.Parse(time.DateOnly, q.To)
-	newQuery, newArgs := `SELECT created_day, currency, product_id, count(*), COALESCE(SUM(gross_minor), 0), COALESCE(SUM(tax_minor), 0)
-		FROM index_rows WHERE tenant = $1 AND created_at >= $2 AND created_at < $3 AND created_day >= $4 AND created_day <= $5
-		GROUP BY created_day, currency, product_id`,
-		[]any{q.Tenant, s.d.Time(lo.AddDate(0, 0, -2)), s.d.Time(hi.AddDate(0, 0, 3)), q.PrevFrom, q.To}
-	if s.d == sqlstore.SQLite {
-		newQuery, newArgs = `SELECT day, currency, product_id, created, gross, tax FROM index_daily
-			WHERE tenant = $1 AND day >= $2 AND day <= $3 AND created <> 0`, []any{q.Tenant, q.PrevFrom, q.To}
-	}
-	err = s.each(ctx, newQuery, newArgs,
+	// Everything comes from index_daily, the per-day sums triggers keep
+	// in every writing transaction (see dailyMigration): a few thousand
+	// small rows, however many policies the tenant has.
+	err = s.each(ctx, `SELECT day, currency, product_id, created, gross, tax FROM index_daily
+		WHERE tenant = $1 AND day >= $2 AND day <= $3 AND created <> 0`, []any{q.Tenant, q.PrevFrom, q.To},
 		func(sc scanner) error {
 			var day, cur, product string
 			var n int
@@ -155,14 +143,8 @@ func (s *sqlStore) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 	}
 
 	// Cancellations that took effect in either period.
-	cancelQuery := `SELECT termination_day, currency, count(*) FROM index_rows
-		WHERE tenant = $1 AND termination_day >= $2 AND termination_day <= $3 AND status = 'cancelled'
-		GROUP BY termination_day, currency`
-	if s.d == sqlstore.SQLite {
-		cancelQuery = `SELECT day, currency, SUM(cancelled) FROM index_daily
-			WHERE tenant = $1 AND day >= $2 AND day <= $3 AND cancelled <> 0 GROUP BY day, currency`
-	}
-	err = s.each(ctx, cancelQuery, []any{q.Tenant, q.PrevFrom, q.To},
+	err = s.each(ctx, `SELECT day, currency, SUM(cancelled) FROM index_daily
+		WHERE tenant = $1 AND day >= $2 AND day <= $3 AND cancelled <> 0 GROUP BY day, currency`, []any{q.Tenant, q.PrevFrom, q.To},
 		func(sc scanner) error {
 			var day, cur string
 			var n int
@@ -188,26 +170,21 @@ func (s *sqlStore) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 		day string
 		m   map[string]Figures
 	}{{q.To, rv.Current}, {q.PrevTo, rv.Previous}} {
-		query, args := `SELECT currency, count(*) FROM index_rows r WHERE r.tenant = $1`+s.inForce(2)+` GROUP BY currency`,
-			[]any{q.Tenant, p.day, p.day, p.day}
-		if s.d == sqlstore.SQLite {
-			// The changes up to the day add up to the number in force.
-			query, args = `SELECT currency, SUM(force) FROM index_daily WHERE tenant = $1 AND day <= $2 GROUP BY currency`,
-				[]any{q.Tenant, p.day}
-		}
-		err := s.each(ctx, query, args, func(sc scanner) error {
-			var cur string
-			var n int
-			if err := sc.Scan(&cur, &n); err != nil {
-				return err
-			}
-			if n != 0 {
-				f := p.m[cur]
-				f.InForce = n
-				p.m[cur] = f
-			}
-			return nil
-		})
+		// The changes up to the day add up to the number in force.
+		err := s.each(ctx, `SELECT currency, SUM(force) FROM index_daily WHERE tenant = $1 AND day <= $2 GROUP BY currency`,
+			[]any{q.Tenant, p.day}, func(sc scanner) error {
+				var cur string
+				var n int
+				if err := sc.Scan(&cur, &n); err != nil {
+					return err
+				}
+				if n != 0 {
+					f := p.m[cur]
+					f.InForce = n
+					p.m[cur] = f
+				}
+				return nil
+			})
 		if err != nil {
 			return Review{}, err
 		}
@@ -220,16 +197,6 @@ func (s *sqlStore) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 	rv.ByStatus = facets.Status
 	s.cache.put(key, cloneReview(rv))
 	return rv, nil
-}
-
-// inForce is the condition of a row in force on the day bound to
-// placeholders $n, $n+1 and $n+2 (SQLite's cannot be repeated): paid,
-// or cancelled with effect after that day; started by then; not ended
-// before it (open-ended rows never end: their end_day is NULL).
-func (s *sqlStore) inForce(n int) string {
-	d := func(i int) string { return fmt.Sprintf("$%d", n+i) }
-	return ` AND r.start_day <= ` + d(0) + ` AND (r.end_day IS NULL OR r.end_day >= ` + d(1) + `)` +
-		` AND (r.status = 'paid' OR (r.status = 'cancelled' AND r.termination_day > ` + d(2) + `))`
 }
 
 // each runs a fixed query (with $n placeholders) and calls fn per row.
