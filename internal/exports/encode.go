@@ -2,11 +2,15 @@ package exports
 
 import (
 	"archive/zip"
+	"bufio"
 	"encoding/csv"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -15,7 +19,7 @@ import (
 
 // Encoder writes a header and then rows to a file as they come; Close
 // ends the file. Nothing of a row is kept once Row returns (XLSX keeps
-// its sheet in a temporary file past a few MB, not in memory).
+// its sheet's XML compressed straight into the archive).
 type Encoder interface {
 	Row(r *index.Row) error
 	Close() error
@@ -68,24 +72,36 @@ func (e *csvEncoder) Close() error {
 	return e.cw.Error()
 }
 
-// xlsxEncoder writes one sheet through excelize's StreamWriter, with
-// typed cells: amounts as numbers, dates as dates, expiry as a boolean.
+// xlsxEncoder writes one sheet with typed cells: amounts as numbers,
+// dates as dates, expiry as a boolean. The sheet's XML goes straight
+// into the archive's compressed entry as rows come: excelize's
+// StreamWriter keeps up to 16 MB of rows in a bytes.Buffer before it
+// spills them to a temporary file (its threshold is a constant), and the
+// buffer's doubling held 30–60 MB of heap at a time. excelize still
+// writes every other part (workbook, styles, relationships, content
+// types) into the same archive when the sheet is done; its own, empty
+// copy of the sheet is skipped.
 type xlsxEncoder struct {
-	w      io.Writer
 	f      *excelize.File
-	sw     *excelize.StreamWriter
+	zw     *zip.Writer
+	sheet  *bufio.Writer
 	o      Options
 	n      int // rows written, the header included
-	cells  []any
+	refs   []string
+	buf    []byte
 	styles struct{ date, money int }
 }
 
-// sheetName is the one sheet's name.
-const sheetName = "Policies"
+// sheetName is the one sheet's name; sheetPath its part in the archive
+// (a new excelize file's first sheet).
+const (
+	sheetName = "Policies"
+	sheetPath = "xl/worksheets/sheet1.xml"
+)
 
 func newXLSX(w io.Writer, o Options) (*xlsxEncoder, error) {
 	f := excelize.NewFile()
-	e := &xlsxEncoder{w: w, f: f, o: o, cells: make([]any, len(o.Columns))}
+	e := &xlsxEncoder{f: f, o: o}
 	fail := func(err error) (*xlsxEncoder, error) {
 		f.Close()
 		return nil, fmt.Errorf("exports: xlsx: %w", err)
@@ -105,52 +121,140 @@ func newXLSX(w io.Writer, o Options) (*xlsxEncoder, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if e.sw, err = f.NewStreamWriter(sheetName); err != nil {
+	e.zw = zip.NewWriter(w)
+	part, err := e.zw.Create(sheetPath)
+	if err != nil {
 		return fail(err)
 	}
-	for i, c := range o.Columns {
-		width := 16.0
-		switch c.ID {
-		case "holder", "email":
-			width = 28
-		case "vin", "id", "insurer_id", "product":
-			width = 22
-		case "currency", "expired":
-			width = 10
+	e.sheet = bufio.NewWriterSize(part, 64<<10)
+	b := []byte(xml.Header)
+	b = append(b, `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">`...)
+	// The header row stays in view: frozen above the rows.
+	b = append(b, `<sheetViews><sheetView tabSelected="1" workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>`...)
+	if len(o.Columns) > 0 {
+		b = append(b, "<cols>"...)
+		for i, c := range o.Columns {
+			width := 16.0
+			switch c.ID {
+			case "holder", "email":
+				width = 28
+			case "vin", "id", "insurer_id", "product":
+				width = 22
+			case "currency", "expired":
+				width = 10
+			}
+			n := strconv.Itoa(i + 1)
+			b = append(b, `<col min="`+n+`" max="`+n+`" width="`+strconv.FormatFloat(width, 'f', -1, 64)+`" customWidth="1"/>`...)
 		}
-		if err := e.sw.SetColWidth(i+1, i+1, width); err != nil {
+		b = append(b, "</cols>"...)
+	}
+	b = append(b, "<sheetData>"...)
+	for i := range o.Columns {
+		name, err := excelize.ColumnNumberToName(i + 1)
+		if err != nil {
 			return fail(err)
 		}
-	}
-	if err := e.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return fail(err)
-	}
-	header := make([]any, len(o.Headers))
-	for i, h := range o.Headers {
-		header[i] = excelize.Cell{StyleID: bold, Value: h}
-	}
-	if err := e.sw.SetRow("A1", header); err != nil {
-		return fail(err)
+		e.refs = append(e.refs, name)
 	}
 	e.n = 1
+	b = append(b, `<row r="1">`...)
+	for i, h := range o.Headers {
+		if i < len(e.refs) {
+			b = e.text(b, i, bold, h)
+		}
+	}
+	b = append(b, "</row>"...)
+	if _, err := e.sheet.Write(b); err != nil {
+		return fail(err)
+	}
 	return e, nil
 }
+
+// cell opens cell i of the current row with style s (0: none) and type
+// t ("": a number).
+func (e *xlsxEncoder) cell(b []byte, i, s int, t string) []byte {
+	b = append(b, `<c r="`...)
+	b = append(b, e.refs[i]...)
+	b = strconv.AppendInt(b, int64(e.n), 10)
+	b = append(b, '"')
+	if s > 0 {
+		b = append(b, ` s="`...)
+		b = strconv.AppendInt(b, int64(s), 10)
+		b = append(b, '"')
+	}
+	if t != "" {
+		b = append(b, ` t="`...)
+		b = append(b, t...)
+		b = append(b, '"')
+	}
+	return append(b, '>')
+}
+
+// text is an inline string cell.
+func (e *xlsxEncoder) text(b []byte, i, s int, v string) []byte {
+	if v == "" {
+		return b
+	}
+	if utf8.RuneCountInString(v) > excelize.TotalCellChars {
+		v = string([]rune(v)[:excelize.TotalCellChars])
+	}
+	b = e.cell(b, i, s, "inlineStr")
+	if strings.TrimSpace(v) != v {
+		b = append(b, `<is><t xml:space="preserve">`...)
+	} else {
+		b = append(b, `<is><t>`...)
+	}
+	b = appendEscaped(b, v)
+	return append(b, `</t></is></c>`...)
+}
+
+// appendEscaped appends v as XML character data; characters XML cannot
+// hold become U+FFFD (as encoding/xml writes them).
+func appendEscaped(b []byte, v string) []byte {
+	for _, r := range v {
+		switch {
+		case r == '<':
+			b = append(b, "&lt;"...)
+		case r == '>':
+			b = append(b, "&gt;"...)
+		case r == '&':
+			b = append(b, "&amp;"...)
+		case r == '\r':
+			b = append(b, "&#xD;"...)
+		case r == '\t' || r == '\n':
+			b = append(b, byte(r))
+		case r < 0x20 || r == 0xFFFE || r == 0xFFFF || r >= 0xD800 && r <= 0xDFFF || r == utf8.RuneError:
+			b = utf8.AppendRune(b, '\uFFFD')
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return b
+}
+
+// excelEpoch is day 0 of a spreadsheet's dates in the 1900 system, as
+// counted from 1 March 1900 on (Excel's leap day 1900-02-29 makes the
+// days before it one off).
+var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
 
 func (e *xlsxEncoder) Row(r *index.Row) error {
 	if e.n > MaxRows {
 		return fmt.Errorf("exports: more than %d rows", MaxRows)
 	}
+	e.n++
+	b := append(e.buf[:0], `<row r="`...)
+	b = strconv.AppendInt(b, int64(e.n), 10)
+	b = append(b, `">`...)
 	for i, c := range e.o.Columns {
 		if c.Restricted && e.o.Public {
-			e.cells[i] = nil
 			continue
 		}
 		switch c.kind {
 		case money:
-			// The nearest double to the exact decimal: a spreadsheet
-			// number is a double whatever its source.
-			v, _ := strconv.ParseFloat(decimal(r.GrossMinor, false), 64)
-			e.cells[i] = excelize.Cell{StyleID: e.styles.money, Value: v}
+			b = e.cell(b, i, e.styles.money, "")
+			b = append(b, "<v>"...)
+			b = append(b, decimal(r.GrossMinor, false)...)
+			b = append(b, "</v></c>"...)
 		case day:
 			iso := r.CreatedDay
 			switch c.ID {
@@ -159,43 +263,57 @@ func (e *xlsxEncoder) Row(r *index.Row) error {
 			case "end":
 				iso = r.EndDay
 			}
-			if y, m, d, ok := parseDay(iso); ok {
-				e.cells[i] = excelize.Cell{StyleID: e.styles.date, Value: time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)}
-			} else {
-				e.cells[i] = nil
+			y, m, d, ok := parseDay(iso)
+			t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+			if !ok || t.Before(time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC)) {
+				b = e.text(b, i, 0, iso)
+				continue
 			}
+			b = e.cell(b, i, e.styles.date, "")
+			b = append(b, "<v>"...)
+			b = strconv.AppendInt(b, int64(t.Sub(excelEpoch)/(24*time.Hour)), 10)
+			b = append(b, "</v></c>"...)
 		case flag:
-			e.cells[i] = r.Expired
+			b = e.cell(b, i, 0, "b")
+			if r.Expired {
+				b = append(b, "<v>1</v></c>"...)
+			} else {
+				b = append(b, "<v>0</v></c>"...)
+			}
 		default:
-			e.cells[i] = e.o.value(c, r)
+			b = e.text(b, i, 0, e.o.value(c, r))
 		}
 	}
-	e.n++
-	cell, err := excelize.CoordinatesToCellName(1, e.n)
-	if err != nil {
-		return err
-	}
-	return e.sw.SetRow(cell, e.cells)
+	b = append(b, "</row>"...)
+	e.buf = b
+	_, err := e.sheet.Write(b)
+	return err
 }
 
 func (e *xlsxEncoder) Close() error {
 	defer e.f.Close()
-	if err := e.sw.Flush(); err != nil {
-		return fmt.Errorf("exports: xlsx: %w", err)
+	if _, err := e.sheet.WriteString(`</sheetData><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>`); err != nil {
+		return err
 	}
-	// File.Write builds the whole archive in a buffer before writing it;
-	// a zip writer of our own on w streams it instead (the buffer then
-	// stays empty: no entry nears the 4 GB that would need it patched).
-	var zw *zip.Writer
-	e.f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-		zw = zip.NewWriter(e.w)
-		return zw
-	})
+	if err := e.sheet.Flush(); err != nil {
+		return err
+	}
+	// The other parts, into the same archive: File.Write would build it
+	// all in a buffer; a zip writer of our own streams it instead.
+	e.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return skipSheet{e.zw} })
 	if err := e.f.Write(io.Discard); err != nil {
 		return fmt.Errorf("exports: xlsx: %w", err)
 	}
-	if zw == nil {
-		return fmt.Errorf("exports: xlsx: the archive was not written")
-	}
 	return nil
+}
+
+// skipSheet is the archive excelize writes its parts into, less its
+// own copy of the sheet, which is already there.
+type skipSheet struct{ *zip.Writer }
+
+func (z skipSheet) Create(name string) (io.Writer, error) {
+	if name == sheetPath {
+		return io.Discard, nil
+	}
+	return z.Writer.Create(name)
 }
