@@ -29,9 +29,9 @@ func (h *Handlers) frame(r *http.Request, meta *layout.PageMeta) {
 	meta.Times, meta.ViewerZone = layout.TimesIn(prefs.Times), prefs.ViewerZone
 	meta.CanCreate = !u.ReadOnly() && h.pushEnabled()
 	meta.Printed = i18n.T(r.Context(), "review.printed", "Tenant", cmp.Or(u.Tenant, u.DisplayName), "At", formatter(r.Context()).DateTime(h.now()))
-	if u.Tenant != "" {
-		// A partner's page shows no KASKO badge: it would cost an index
-		// read for a link that page does not need.
+	if u.Tenant != "" && !handlers.IsHTMX(r) {
+		// A fragment has no navigation to put the badge in, and a live
+		// search sends one per keystroke.
 		if n := h.expiringSoon(r, u); n >= 0 {
 			meta.Review, meta.Expiring = true, n
 		}

@@ -168,13 +168,7 @@ func (p *Policies) parseSearch(r *http.Request, st listState, public bool) (sear
 		return out
 	}
 	s.Status = multi("status", func(v string) bool { return slices.Contains(knownStatuses, v) || v == "ready" })
-	s.Product = multi("product", func(v string) bool {
-		if len(p.h.products) > 0 {
-			_, ok := p.h.products[v]
-			return ok
-		}
-		return productPattern.MatchString(v)
-	})
+	s.Product = multi("product", p.productFilterable)
 	s.Curr = multi("currency", func(v string) bool { return currencyPattern.MatchString(v) })
 	switch s.Expired = q.Get("expired"); s.Expired {
 	case "", "yes", "no":
@@ -229,6 +223,16 @@ func (p *Policies) parseSearch(r *http.Request, st listState, public bool) (sear
 		problems["premium"] = filterProblem{"policies.filter.error.inverted", ""}
 	}
 	return s, problems, nil
+}
+
+// productFilterable reports whether the list's product filter takes id:
+// a configured product, or any well-formed id when none are configured.
+func (p *Policies) productFilterable(id string) bool {
+	if len(p.h.products) > 0 {
+		_, ok := p.h.products[id]
+		return ok
+	}
+	return productPattern.MatchString(id)
 }
 
 // minorUnits reads an amount typed in major units ("1250", "1250.5",

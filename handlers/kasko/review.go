@@ -3,6 +3,7 @@ package kasko
 import (
 	"cmp"
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,6 +48,8 @@ type reviewPeriod struct {
 	from, to         time.Time // midnight of the first and last day
 	prevFrom, prevTo time.Time
 	monthly          bool
+	// toDate: the period is still running and ends today here.
+	toDate bool
 }
 
 // today is the viewer's date: their browser's zone when known, else UTC.
@@ -99,7 +102,18 @@ func parsePeriod(q url.Values, today time.Time) (p reviewPeriod, errKey, errArg 
 		p.prevFrom = p.prevTo.AddDate(0, 0, -(days - 1))
 		p.monthly = days > 92
 	default:
-		return p, "review.error.period", p.kind
+		return p, "review.error.period", p.kind // on the select, see Overview
+	}
+	if !p.from.After(today) && p.to.After(today) {
+		// A period still running is shown to date, and compared with the
+		// same number of days of the one before: a month five days old
+		// against a whole month would always look like a fall, and the
+		// policies "in force at the end" would be a forecast.
+		elapsed := today.Sub(p.from)
+		p.to, p.toDate = today, true
+		if end := p.prevFrom.Add(elapsed); end.Before(p.prevTo) {
+			p.prevTo = end
+		}
 	}
 	return p, "", ""
 }
@@ -143,6 +157,28 @@ func (rv *Review) reviewIndex(ctx context.Context, tenant string) (index.Reviewe
 	return r, ""
 }
 
+// partial says when the index is still filling (a first sync) or being
+// read again (the reconciliation after a schema change added fields):
+// the figures are then incomplete, and the page says so.
+func (rv *Review) partial(ctx context.Context, tenant string) (key string, percent int) {
+	tv, _, _ := rv.h.Policies.indexCovers(ctx, tenant)
+	st := tv.sync
+	switch {
+	case st.FullDone.IsZero():
+		if st.Total > 0 {
+			percent = min(99, st.Done*100/st.Total)
+		}
+		return "review.partial.syncing", percent
+	case st.Full && st.FullDone.Before(refilledBefore):
+		return "review.partial.refilling", 0
+	}
+	return "", 0
+}
+
+// refilledBefore: a last full sync dated before it is the marker that
+// the index's migration to version 2 left (every tenant read again).
+var refilledBefore = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // Overview serves GET /review.
 func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -163,10 +199,14 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 	}
 	if errKey != "" {
 		v.Period.ErrorKey, v.Period.ErrorArg = errKey, errArg
+		v.Period.ErrorOnKind = errKey == "review.error.period"
 		v.UnavailableKey = "review.unavailable.period"
 		return handlers.Render(w, r, http.StatusBadRequest, review.Page(v))
 	}
 	v.Range = f.Date(p.from) + " – " + f.Date(p.to)
+	if p.toDate {
+		v.Range = i18n.T(ctx, "review.to_date", "Range", v.Range)
+	}
 	v.Previous = f.Date(p.prevFrom) + " – " + f.Date(p.prevTo)
 
 	reviewer, why := rv.reviewIndex(ctx, u.Tenant)
@@ -174,6 +214,7 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 		v.UnavailableKey = why
 		return handlers.Render(w, r, http.StatusOK, review.Page(v))
 	}
+	v.PartialKey, v.Percent = rv.partial(ctx, u.Tenant)
 	buckets := p.buckets()
 	res, err := reviewer.Review(ctx, index.ReviewQuery{Tenant: u.Tenant, From: day(p.from), To: day(p.to),
 		PrevFrom: day(p.prevFrom), PrevTo: day(p.prevTo), Buckets: buckets})
@@ -192,13 +233,7 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 	for c := range res.Previous {
 		currencies[c] = true
 	}
-	for _, c := range slices.Sorted(func(yield func(string) bool) {
-		for c := range currencies {
-			if !yield(c) {
-				return
-			}
-		}
-	}) {
+	for _, c := range slices.Sorted(maps.Keys(currencies)) {
 		cur, prev := res.Current[c], res.Previous[c]
 		code := strings.ToUpper(c)
 		inCur := func(v url.Values) { v.Set("currency", c) }
@@ -208,11 +243,12 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 				Change: change(f, int64(now), int64(before), nil), Trend: trend(int64(now), int64(before)), URL: link, Note: note})
 		}
 		count("review.fig.in_force", cur.InForce, prev.InForce, list(func(v url.Values) { inCur(v); v.Set("in_force", day(p.to)) }), "")
-		count("review.fig.new", cur.New, prev.New, list(func(v url.Values) {
+		newLink := list(func(v url.Values) {
 			inCur(v)
 			v.Set("created_from", day(p.from))
 			v.Set("created_to", day(p.to))
-		}), "")
+		})
+		count("review.fig.new", cur.New, prev.New, newLink, "")
 		rate := ""
 		if base := prev.InForce + cur.New; base > 0 {
 			rate = i18n.T(ctx, "review.fig.rate", "Rate", f.Percent(float64(cur.Cancelled)/float64(base)))
@@ -227,11 +263,6 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 			cf.Figures = append(cf.Figures, review.Figure{LabelKey: key, Value: f.Money(now, code),
 				Change: change(f, now, before, func(n int64) string { return f.Money(n, code) }), Trend: trend(now, before), URL: link})
 		}
-		newLink := list(func(v url.Values) {
-			inCur(v)
-			v.Set("created_from", day(p.from))
-			v.Set("created_to", day(p.to))
-		})
 		money("review.fig.premium", cur.GrossMinor, prev.GrossMinor, newLink)
 		money("review.fig.tax", cur.TaxMinor, prev.TaxMinor, newLink)
 		v.Currencies = append(v.Currencies, cf)
@@ -263,13 +294,18 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 	v.Activity = act
 
 	// Premium written per product, one chart per currency.
-	for _, c := range slices.Sorted(mapKeys(res.PremiumByProduct)) {
+	for _, c := range slices.Sorted(maps.Keys(res.PremiumByProduct)) {
 		ch := review.BarChart{ID: "premium-" + c, TitleKey: "review.chart.premium", TitleArg: strings.ToUpper(c)}
 		s := review.Series{LabelKey: "review.fig.premium", Class: "series-1"}
-		for _, prod := range slices.Sorted(mapKeys(res.PremiumByProduct[c])) {
+		for _, prod := range slices.Sorted(maps.Keys(res.PremiumByProduct[c])) {
 			amount := res.PremiumByProduct[c][prod]
 			ch.Labels = append(ch.Labels, rv.h.Policies.productName(prod))
 			s.Values, s.Texts = append(s.Values, amount), append(s.Texts, f.Money(amount, strings.ToUpper(c)))
+			if !rv.h.Policies.productFilterable(prod) {
+				s.URLs = append(s.URLs, "") // the list's filter would refuse it
+				ch.Max = max(ch.Max, amount)
+				continue
+			}
 			s.URLs = append(s.URLs, list(func(v url.Values) {
 				v.Set("currency", c)
 				v.Set("product", prod)
@@ -285,11 +321,15 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 	// Every policy of the tenant by status.
 	st := review.BarChart{ID: "status", TitleKey: "review.chart.status"}
 	ss := review.Series{LabelKey: "review.count", Class: "series-1"}
-	for _, s := range slices.Sorted(mapKeys(res.ByStatus)) {
+	for _, s := range slices.Sorted(maps.Keys(res.ByStatus)) {
 		n := int64(res.ByStatus[s])
 		st.Labels = append(st.Labels, i18n.T(ctx, "policy.status."+s))
 		ss.Values, ss.Texts = append(ss.Values, n), append(ss.Texts, f.Decimal(strconv.FormatInt(n, 10)))
-		ss.URLs = append(ss.URLs, list(func(v url.Values) { v.Set("status", s) }))
+		if slices.Contains(knownStatuses, s) {
+			ss.URLs = append(ss.URLs, list(func(v url.Values) { v.Set("status", s) }))
+		} else {
+			ss.URLs = append(ss.URLs, "") // the list's filter would refuse it
+		}
 		st.Max = max(st.Max, n)
 	}
 	st.Series = []review.Series{ss}
@@ -308,16 +348,6 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 		})
 	}
 	return handlers.Render(w, r, http.StatusOK, review.Page(v))
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // change says how now differs from before: "+12 %" when before is not

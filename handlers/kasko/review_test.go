@@ -100,6 +100,10 @@ func TestReviewOverview(t *testing.T) {
 	}
 
 	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	// A period still running is shown to date.
+	if got := b.Page(t, "/review?period=year", http.StatusOK).Doc.Find(`[data-testid="review-range"]`).Text(); !strings.Contains(got, "(to date)") {
+		t.Errorf("this year's range reads %q", got)
+	}
 	for _, bad := range []string{
 		"/review?period=custom&from=2026-03-01&to=2026-01-01",
 		"/review?period=custom&from=9999-01-01&to=9999-12-31",
@@ -107,8 +111,13 @@ func TestReviewOverview(t *testing.T) {
 		"/review?period=fortnight",
 	} {
 		doc := b.Page(t, bad, http.StatusBadRequest).Doc
-		if doc.Find(`[data-testid="period-error"][role="alert"]`).Length() != 1 || doc.Find(`#period-from[aria-invalid="true"]`).Length() != 1 {
-			t.Errorf("%s: no message on the period", bad)
+		// An unknown period is the select's error; a bad range the dates'.
+		field := "#period-from"
+		if strings.Contains(bad, "fortnight") {
+			field = "#period"
+		}
+		if doc.Find(`[data-testid="period-error"][role="alert"]`).Length() != 1 || doc.Find(field+`[aria-invalid="true"][aria-describedby="period-error"]`).Length() != 1 {
+			t.Errorf("%s: no message on %s", bad, field)
 		}
 		if doc.Find(`[data-testid^="figures-"]`).Length() != 0 {
 			t.Errorf("%s: figures shown for a refused period", bad)

@@ -13,19 +13,25 @@ type PageView struct {
 	// Range is the period as shown ("1 Dec 2026 – 31 Dec 2026"), and
 	// Previous the one compared with.
 	Range, Previous string
-	Currencies      []CurrencyFigures
-	Activity        BarChart
-	Premium         []ProductChart
-	Status          BarChart
-	Reasons         ReasonsTable
+	// PartialKey says the index is still filling (PartialKey with
+	// Percent) and the figures are incomplete; "" when they are whole.
+	PartialKey string
+	Percent    int
+	Currencies []CurrencyFigures
+	Activity   BarChart
+	Premium    []ProductChart
+	Status     BarChart
+	Reasons    ReasonsTable
 }
 
 // PeriodForm is the period chooser.
 type PeriodForm struct {
 	Options  []PeriodOption
 	From, To string // the custom range's inputs
-	// ErrorKey and ErrorArg explain a refused custom range.
+	// ErrorKey and ErrorArg explain a refused period; ErrorOnKind puts
+	// the error on the period select rather than the custom range.
 	ErrorKey, ErrorArg string
+	ErrorOnKind        bool
 }
 
 // PeriodOption is one choice of period.
