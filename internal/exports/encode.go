@@ -62,9 +62,31 @@ func newCSV(w io.Writer, o Options) (*csvEncoder, error) {
 
 func (e *csvEncoder) Row(r *index.Row) error {
 	for i, c := range e.o.Columns {
-		e.line[i] = e.o.value(c, r)
+		v := e.o.value(c, r)
+		if c.kind == text {
+			v = inert(v)
+		}
+		e.line[i] = v
 	}
 	return e.cw.Write(e.line)
+}
+
+// inert keeps a text value from running as a formula when a spreadsheet
+// opens the CSV: one that starts with '=', '+', '-', '@', a tab or a
+// carriage return (holder names, plates and ids come from the upstream
+// as anyone typed them) gets a leading apostrophe, which spreadsheets
+// read as "this is text" (OWASP's advice for CSV injection). Only text
+// columns: amounts and dates are written by us, and a negative amount
+// must stay a number.
+func inert(v string) string {
+	if v == "" {
+		return v
+	}
+	switch v[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + v
+	}
+	return v
 }
 
 func (e *csvEncoder) Close() error {
@@ -190,7 +212,8 @@ func (e *xlsxEncoder) cell(b []byte, i, s int, t string) []byte {
 	return append(b, '>')
 }
 
-// text is an inline string cell.
+// text is an inline string cell: never a formula (a sheet only
+// evaluates <f>), so a value that starts with '=' stays the text it is.
 func (e *xlsxEncoder) text(b []byte, i, s int, v string) []byte {
 	if v == "" {
 		return b

@@ -2,6 +2,9 @@ package exports_test
 
 import (
 	"bytes"
+	"encoding/csv"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -147,4 +150,114 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// formulas are holder names a spreadsheet would run as formulas if a
+// file handed them over as they are.
+var formulas = []string{`=HYPERLINK("http://x","y")`, "+1", "-2", "@SUM(A1)", "\t=1+1", "\r=1+1"}
+
+// TestCSVFormulaInjection: a text value that a spreadsheet would read as
+// a formula is written with a leading apostrophe, in every text column;
+// amounts (a negative one included) and dates stay as they are, in
+// plain and localized CSV alike.
+func TestCSVFormulaInjection(t *testing.T) {
+	cols, err := exports.ParseColumns("insurer_id,holder,plate,premium,start", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, localized := range []bool{false, true} {
+		var buf bytes.Buffer
+		o := exports.Options{Columns: cols, Headers: []string{"Policy", "Holder", "Plate", "Premium", "Start"}, Localized: localized, DecimalComma: localized}
+		enc, err := exports.NewEncoder(exports.CSV, &buf, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range formulas {
+			if err := enc.Row(&index.Row{InsurerID: f, FirstName: f, Plate: f, GrossMinor: -250, StartDay: "2025-03-01"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := enc.Row(&index.Row{InsurerID: "P-1", FirstName: "Ana", Plate: "B 12 XYZ", GrossMinor: 5, StartDay: "2025-03-02"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\uFEFF")))
+		if localized {
+			r.Comma = ';'
+		}
+		got, err := r.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		amount := "-2.50"
+		if localized {
+			amount = "-2,50"
+		}
+		// encoding/csv's writer drops a lone carriage return (UseCRLF),
+		// so "\r=1+1" is written "'=1+1": inert either way.
+		for i, f := range formulas {
+			holder := "'" + strings.TrimSpace(f) // a name is trimmed
+			want := []string{"'" + f, holder, "'" + f, amount, "2025-03-01"}
+			if f[0] == '\r' {
+				want = []string{"'" + f[1:], holder, "'" + f[1:], amount, "2025-03-01"}
+			}
+			if row := at(got, i+1); !equal(row, want) {
+				t.Errorf("localized=%v row %d = %q, want %q", localized, i+1, row, want)
+			}
+		}
+		if row, want := at(got, len(formulas)+1), []string{"P-1", "Ana", "B 12 XYZ", "0.05", "2025-03-02"}; !localized && !equal(row, want) {
+			t.Errorf("a plain row = %q, want %q", row, want)
+		}
+	}
+}
+
+// TestXLSXNoFormulas: the same values in XLSX are text cells (inline
+// strings) holding the value as it is, never formulas.
+func TestXLSXNoFormulas(t *testing.T) {
+	cols, err := exports.ParseColumns("holder,plate", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc, err := exports.NewEncoder(exports.XLSX, &buf, exports.Options{Columns: cols, Headers: []string{"=Holder", "Plate"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range formulas {
+		if err := enc.Row(&index.Row{FirstName: f, Plate: f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	sheet := x.GetSheetList()[0]
+	for i, f := range append([]string{"=Holder"}, formulas...) {
+		for _, col := range []string{"A", "B"} {
+			cell := col + strconv.Itoa(i+1)
+			if i == 0 && col == "B" {
+				continue
+			}
+			if fx, err := x.GetCellFormula(sheet, cell); err != nil || fx != "" {
+				t.Errorf("cell %s formula = %q (%v), want none", cell, fx, err)
+			}
+			if typ, err := x.GetCellType(sheet, cell); err != nil || typ != excelize.CellTypeInlineString {
+				t.Errorf("cell %s type %v (%v), want an inline string", cell, typ, err)
+			}
+			want := strings.TrimSpace(f)
+			if col == "B" {
+				want = f
+			}
+			if got, _ := x.GetCellValue(sheet, cell); got != want && !(i > 0 && got == strings.ReplaceAll(want, "\r", "\n")) {
+				t.Errorf("cell %s = %q, want %q", cell, got, want)
+			}
+		}
+	}
 }
