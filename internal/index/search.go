@@ -139,9 +139,9 @@ func cleanQuery(q Query) Query {
 }
 
 // countable reports whether the plan's rows can be counted from
-// index_counts (SQLite): no text, and filters on its fields alone.
+// index_counts: no text, and filters on its fields alone.
 func (s *sqlStore) countable(p plan) bool {
-	return s.d == sqlstore.SQLite && onlyFacetFilters(p)
+	return onlyFacetFilters(p)
 }
 
 // onlyFacetFilters reports whether the plan has no text and filters by

@@ -722,10 +722,7 @@ func (s *sqlStore) Purge(ctx context.Context, tenant string) (int, error) {
 			return err
 		}
 		purge := []string{`DELETE FROM index_sync WHERE tenant = $1`, `DELETE FROM index_deliveries WHERE tenant = $1`,
-			`DELETE FROM index_daily WHERE tenant = $1`}
-		if s.d == sqlstore.SQLite {
-			purge = append(purge, `DELETE FROM index_counts WHERE tenant = $1`)
-		}
+			`DELETE FROM index_daily WHERE tenant = $1`, `DELETE FROM index_counts WHERE tenant = $1`}
 		for _, q := range purge {
 			if _, err := s.exec(ctx, tx, s.q(q), tenant); err != nil {
 				return err
