@@ -247,7 +247,12 @@ func (e *Exports) run(ctx context.Context, job exports.Job, q index.Query, o exp
 		if err != nil {
 			return err
 		}
-		return fw.Close()
+		if err := fw.Close(); err != nil {
+			return err
+		}
+		// Done only if it still runs: a job another instance failed as
+		// stale meanwhile stays failed, and so does its record.
+		return store.Finish(context.WithoutCancel(ctx), job.ID, int(rows.Load()), fw.Size())
 	}()
 	close(beat)
 	n := int(rows.Load())
@@ -261,6 +266,8 @@ func (e *Exports) run(ctx context.Context, job exports.Job, q index.Query, o exp
 			key = "exports.error.too_large"
 		case errors.Is(err, errTooManyRows):
 			key = "exports.error.too_many_rows"
+		case errors.Is(err, exports.ErrNotRunning):
+			key = "exports.error.stale"
 		}
 		e.h.core.Log.WarnContext(ctx, "export failed", "job", job.ID, "rows", n, "err", err)
 		if ferr := store.Fail(done, job.ID, key); ferr != nil {
@@ -269,9 +276,6 @@ func (e *Exports) run(ctx context.Context, job exports.Job, q index.Query, o exp
 		entry.Outcome = audit.OutcomeFailed
 		e.h.record(done, entry, nil)
 		return
-	}
-	if err := store.Finish(done, job.ID, n, fw.Size()); err != nil {
-		e.h.core.Log.ErrorContext(ctx, "export: recording the end", "job", job.ID, "err", err)
 	}
 	entry.Outcome = audit.OutcomeCompleted
 	e.h.record(done, entry, nil)

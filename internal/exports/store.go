@@ -95,6 +95,9 @@ var (
 	ErrFull = errors.New("exports: too many exports")
 	// ErrTooLarge: a file grew past Limits.BytesPerJob.
 	ErrTooLarge = errors.New("exports: file too large")
+	// ErrNotRunning: the job is no longer running (another instance
+	// failed it as stale, or it expired): its file is not wanted.
+	ErrNotRunning = errors.New("exports: the job is no longer running")
 )
 
 // Config says where jobs are kept.
@@ -432,13 +435,28 @@ func (s *Store) Progress(ctx context.Context, id string, rows int) error {
 }
 
 // Finish marks a job done with its row count; the file is kept until
-// TTL from now. A job already failed (found stale) stays failed.
+// TTL from now. A job already failed (found stale by another instance)
+// stays failed, and Finish says so with ErrNotRunning: the export did
+// not complete, whatever this instance wrote.
 func (s *Store) Finish(ctx context.Context, id string, rows int, bytes int64) error {
 	now := s.now()
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET state = 'done', rows = $1, bytes = $2, heartbeat_at = $3,
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET state = 'done', rows = $1, bytes = $2, heartbeat_at = $3,
 		done_at = $4, expires_at = $5 WHERE id = $6 AND state = 'running'`), rows, bytes, s.d.Time(now), s.d.Time(now), s.d.Time(now.Add(s.limits.TTL)), id)
 	if err != nil {
 		return s.fail("finishing a job", err)
+	}
+	return affected(res, "finishing a job", s)
+}
+
+// affected is ErrNotRunning when an update guarded by state = 'running'
+// changed no row.
+func affected(res sql.Result, what string, s *Store) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(what, err)
+	}
+	if n == 0 {
+		return ErrNotRunning
 	}
 	return nil
 }
@@ -525,9 +543,15 @@ func (w *FileWriter) flush() error {
 		return s.fail("writing a chunk", err)
 	}
 	size := w.bytes + int64(len(w.buf))
-	if _, err := tx.ExecContext(w.ctx, s.q(`UPDATE exports_jobs SET bytes = $1, heartbeat_at = $2 WHERE id = $3`),
-		size, s.d.Time(s.now()), w.id); err != nil {
+	// Only while the job runs: a job failed meanwhile (as stale, by
+	// another instance) gets no more of its file, and the run stops.
+	res, err := tx.ExecContext(w.ctx, s.q(`UPDATE exports_jobs SET bytes = $1, heartbeat_at = $2 WHERE id = $3 AND state = 'running'`),
+		size, s.d.Time(s.now()), w.id)
+	if err != nil {
 		return s.fail("writing a chunk", err)
+	}
+	if err := affected(res, "writing a chunk", s); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return s.fail("writing a chunk", err)

@@ -254,9 +254,22 @@ func testStoreStaleJobs(t *testing.T, openStore opener) {
 	if got.State != exports.StateFailed || got.Error != "exports.error.stale" {
 		t.Errorf("dead job = %s %q", got.State, got.Error)
 	}
-	// A late Finish from the dead instance does not revive it.
-	if err := s.Finish(ctx, j.ID, 5, 0); err != nil {
+	// A late chunk from the dead instance is refused, and not kept.
+	fw := s.NewFileWriter(ctx, j.ID)
+	if _, err := fw.Write([]byte("late")); err != nil {
 		t.Fatal(err)
+	}
+	if err := fw.Close(); !errors.Is(err, exports.ErrNotRunning) {
+		t.Errorf("a chunk of a failed job: %v, want ErrNotRunning", err)
+	}
+	var file bytes.Buffer
+	if err := s.WriteFile(ctx, j.ID, &file); err != nil || file.Len() != 0 {
+		t.Errorf("a failed job's file holds %q (%v), want nothing", file.String(), err)
+	}
+	// A late Finish from the dead instance does not revive it, and says
+	// so: the run must not record a completed export.
+	if err := s.Finish(ctx, j.ID, 5, 0); !errors.Is(err, exports.ErrNotRunning) {
+		t.Fatalf("Finish of a job failed as stale: %v, want ErrNotRunning", err)
 	}
 	if got, _ = s.Get(ctx, "t1", "alice", j.ID); got.State != exports.StateFailed {
 		t.Errorf("a failed job became %s", got.State)
