@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	kasko "backoffice/apiclient/kasko"
 	"backoffice/internal/sandbox"
 	"backoffice/web/webtest"
 )
@@ -181,4 +182,71 @@ func TestExpiringWorklist(t *testing.T) {
 		t.Errorf("badge %q, worklist of 30 days %d", badge, n)
 	}
 	b.Page(t, "/review/expiring?days=13", http.StatusBadRequest)
+}
+
+// TestReviewFiguresMatchTheUpstream counts, straight from the sandbox's
+// list (every policy of tenant A, paged), the new policies, premium and
+// cancellations of a period per currency, and compares them with the
+// overview's figures.
+func TestReviewFiguresMatchTheUpstream(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 500}, Index: true,
+		IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	srv.WaitIndexed(t)
+	const from, to = "2025-06-01", "2026-08-31"
+	type figures struct{ created, cancelled int }
+	want := map[string]*figures{}
+	cursor := ""
+	for {
+		pg := upstreamList(t, srv, sandbox.KeyASecretTest, kasko.ListParams{Sort: "created_at", Limit: 100, OffsetPolicyID: cursor})
+		for _, p := range pg.Policies {
+			loc := time.UTC
+			if p.LocalizedDates != nil {
+				if l, err := time.LoadLocation(p.LocalizedDates.TimeZone); err == nil {
+					loc = l
+				}
+			}
+			cur := strings.ToUpper(p.Currency)
+			if want[cur] == nil {
+				want[cur] = &figures{}
+			}
+			created := p.PolicyCreatedDate
+			if created.IsZero() {
+				created = p.CreatedAt
+			}
+			if d := created.In(loc).Format(time.DateOnly); d >= from && d <= to {
+				want[cur].created++
+			}
+			if p.Status == "cancelled" && p.TerminationDate != nil {
+				if d := p.TerminationDate.In(loc).Format(time.DateOnly); d >= from && d <= to {
+					want[cur].cancelled++
+				}
+			}
+			cursor = p.InsurerPolicyID
+		}
+		if len(pg.Policies) < 100 {
+			break
+		}
+	}
+	doc := srv.SignedIn(t, sandbox.KeyASecretTest).Page(t, "/review?period=custom&from="+from+"&to="+to, http.StatusOK).Doc
+	checked := 0
+	for cur, w := range want {
+		box := doc.Find(`[data-testid="figures-` + cur + `"]`)
+		if w.created == 0 && w.cancelled == 0 {
+			continue
+		}
+		got := func(key string) int {
+			return number(t, box.Find(`[data-testid="figure-`+key+`"] [data-testid="value"]`).Text())
+		}
+		if n := got("review.fig.new"); n != w.created {
+			t.Errorf("%s: %d new policies shown, the upstream has %d", cur, n, w.created)
+		}
+		if n := got("review.fig.cancelled"); n != w.cancelled {
+			t.Errorf("%s: %d cancellations shown, the upstream has %d", cur, n, w.cancelled)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("the period holds no policy to compare")
+	}
 }
