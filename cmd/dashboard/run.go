@@ -189,6 +189,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer exportStore.Close()
 	log.Info("exports", slog.String("store", exportStore.Backend()))
+	// Finished files hold personal data: they go at their expiry, not
+	// at the next export. The pruner stops when the store closes.
+	exportStore.PruneEvery(5*time.Minute, func(err error) { log.Warn("exports: pruning expired files", "err", err) })
 
 	// The policy list's saved views, beside the audit log: a SQLite file
 	// of their own, or the audit log's PostgreSQL (tables savedviews_…).

@@ -33,6 +33,7 @@ type ExportJobs interface {
 	Progress(ctx context.Context, id string, rows int) error
 	Finish(ctx context.Context, id string, rows int, bytes int64) error
 	Fail(ctx context.Context, id, key string) error
+	Prune(ctx context.Context) error
 	NewFileWriter(ctx context.Context, id string) *exports.FileWriter
 	WriteFile(ctx context.Context, id string, w io.Writer) error
 }
@@ -293,6 +294,11 @@ func (e *Exports) job(r *http.Request) (exports.Job, error) {
 		return exports.Job{}, handlers.ErrNotFound
 	}
 	u := currentUser(r.Context())
+	// Expired files go whenever a job is looked at, besides the store's
+	// own pruner: personal data is not kept for want of a tick.
+	if err := e.h.exports.Prune(r.Context()); err != nil {
+		e.h.core.Log.WarnContext(r.Context(), "export: pruning expired files", "err", err)
+	}
 	j, err := e.h.exports.Get(r.Context(), u.Tenant, exportOwner(u.Key), r.PathValue("id"))
 	if errors.Is(err, exports.ErrNotFound) {
 		return exports.Job{}, handlers.ErrNotFound

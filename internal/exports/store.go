@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"backoffice/internal/sqlstore"
@@ -119,6 +120,11 @@ type Store struct {
 	d      sqlstore.Dialect
 	limits Limits
 	now    func() time.Time
+
+	// closing ends the pruner (PruneEvery); pruner is done when it has.
+	closing   chan struct{}
+	closeOnce sync.Once
+	pruner    sync.WaitGroup
 }
 
 // migrationLockKey names the advisory lock of the store's migrations
@@ -161,6 +167,10 @@ func schema() sqlstore.Schema {
 				PRIMARY KEY (job_id, seq)
 			)`,
 		}}},
+		// Files hold personal data (emails, phones): what a prune deletes
+		// is overwritten, not left in free pages for anyone who reads the
+		// file.
+		SQLitePragmas: []string{"secure_delete(ON)"},
 		Postgres: []sqlstore.Migration{{Version: 1, Statements: []string{
 			`CREATE TABLE exports_jobs (
 				id text PRIMARY KEY,
@@ -199,7 +209,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, d: d, limits: cfg.Limits, now: cfg.Now}
+	s := &Store{db: db, d: d, limits: cfg.Limits, now: cfg.Now, closing: make(chan struct{})}
 	if s.limits == (Limits{}) {
 		s.limits = DefaultLimits
 	}
@@ -209,8 +219,37 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the pruner and closes the database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.pruner.Wait()
+	return s.db.Close()
+}
+
+// PruneEvery prunes expired jobs every d until Close, so that finished
+// files (personal data) go at their expiry whether or not anyone
+// exports again. onErr hears a prune that failed (nil: ignored).
+func (s *Store) PruneEvery(d time.Duration, onErr func(error)) {
+	s.pruner.Add(1)
+	go func() {
+		defer s.pruner.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.closing:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				err := s.Prune(ctx)
+				cancel()
+				if err != nil && onErr != nil {
+					onErr(err)
+				}
+			}
+		}
+	}()
+}
 
 // Backend names the database kind, for the start-up log.
 func (s *Store) Backend() string { return s.d.String() }
@@ -368,28 +407,56 @@ func (s *Store) delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Prune deletes the jobs past their expiry, with their files.
+// Prune deletes the jobs past their expiry, with their files. On
+// SQLite (secure_delete on) the WAL is then checkpointed and emptied,
+// so that the deleted files' pages are overwritten in the database file
+// and gone from the log.
 func (s *Store) Prune(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM exports_jobs WHERE expires_at < $1 LIMIT 100`), s.d.Time(s.now()))
-	if err != nil {
-		return s.fail("pruning", err)
+	deleted := 0
+	for {
+		ids, err := s.expired(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.delete(ctx, id); err != nil {
+				return err
+			}
+			deleted++
+		}
+		if len(ids) < pruneBatch {
+			break
+		}
 	}
+	if deleted > 0 && s.d == sqlstore.SQLite {
+		if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return s.fail("checkpointing after a prune", err)
+		}
+	}
+	return nil
+}
+
+// pruneBatch is how many expired jobs one query lists.
+const pruneBatch = 100
+
+func (s *Store) expired(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM exports_jobs WHERE expires_at < $1 LIMIT $2`), s.d.Time(s.now()), pruneBatch)
+	if err != nil {
+		return nil, s.fail("pruning", err)
+	}
+	defer rows.Close()
 	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return s.fail("pruning", err)
+			return nil, s.fail("pruning", err)
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
-	for _, id := range ids {
-		if err := s.delete(ctx, id); err != nil {
-			return err
-		}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("pruning", err)
 	}
-	return nil
+	return ids, nil
 }
 
 // Running is the owner's running job that still beats, if any.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -42,6 +43,7 @@ var storeTests = []struct {
 	{"file size bound", testStoreFileSizeBound},
 	{"tenant byte bound", testStoreTenantBytes},
 	{"failed jobs drop their file", testStoreFailDropsFile},
+	{"expired files are pruned on their own", testStorePrunesOnItsOwn},
 }
 
 func TestSQLite(t *testing.T) {
@@ -489,5 +491,94 @@ func testStoreTwoInstances(t *testing.T, cfg exports.Config) {
 	var buf bytes.Buffer
 	if err := b.WriteFile(ctx, started, &buf); err != nil || !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("the other instance's file: %d bytes, want %d (%v)", buf.Len(), len(want), err)
+	}
+}
+
+// finishedFile makes a done job of tenant t1 whose file is data.
+func finishedFile(t *testing.T, s *exports.Store, owner string, data []byte) exports.Job {
+	t.Helper()
+	ctx := context.Background()
+	j, err := s.Create(ctx, job("t1", owner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewFileWriter(ctx, j.ID)
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx, j.ID, 1, w.Size()); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// testStorePrunesOnItsOwn: a finished file past its expiry is deleted,
+// chunks and all, by the store's own pruner, with no export made since.
+func testStorePrunesOnItsOwn(t *testing.T, openStore opener) {
+	ctx := context.Background()
+	s, c := openStore(t, exports.Limits{})
+	j := finishedFile(t, s, "alice", []byte("ana@example.com,+40 700 000 000\r\n"))
+	s.PruneEvery(10*time.Millisecond, func(err error) { t.Errorf("prune: %v", err) })
+	time.Sleep(50 * time.Millisecond)
+	if _, err := s.Find(ctx, j.ID); err != nil {
+		t.Fatalf("a file not yet expired was pruned: %v", err)
+	}
+	c.add(exports.DefaultLimits.TTL + time.Minute)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := s.Find(ctx, j.ID)
+		if errors.Is(err, exports.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expired job still there 10s on: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteFile(ctx, j.ID, &buf); err != nil || buf.Len() != 0 {
+		t.Errorf("pruned file still has %d bytes (%v)", buf.Len(), err)
+	}
+}
+
+// TestSQLitePruneOverwrites: on SQLite, an expired file's bytes are gone
+// from the database's files (the database and its WAL) after a prune:
+// secure_delete overwrites the freed pages and the WAL is emptied.
+func TestSQLitePruneOverwrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "exports.db")
+	s, c := mustOpen(t, exports.Config{Path: path})
+	marker := []byte("holder-ana-popescu@example.com;+40712345678;")
+	data := bytes.Repeat(marker, 3*exports.ChunkSize/len(marker)) // several chunks: overflow pages
+	onDisk := func() bool {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, marker) {
+				return true
+			}
+		}
+		return false
+	}
+	j := finishedFile(t, s, "alice", data)
+	if !onDisk() {
+		t.Fatal("the file's bytes are not in the database before the prune: the test proves nothing")
+	}
+	c.add(exports.DefaultLimits.TTL + time.Minute)
+	if err := s.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(ctx, j.ID); !errors.Is(err, exports.ErrNotFound) {
+		t.Fatalf("expired job still there: %v", err)
+	}
+	if onDisk() {
+		t.Error("the expired file's bytes are still in the database's files after the prune")
 	}
 }
