@@ -429,11 +429,34 @@ func (s *Store) Prune(ctx context.Context) error {
 		}
 	}
 	if deleted > 0 && s.d == sqlstore.SQLite {
-		if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-			return s.fail("checkpointing after a prune", err)
-		}
+		return s.checkpoint(ctx)
 	}
 	return nil
+}
+
+// checkpoint copies the WAL into the database and empties it, trying
+// again for a few seconds while it is refused: SQLite answers busy at
+// once while another connection (sqlstore's own checkpointer, a
+// commit's automatic one) checkpoints, or while a reader is in the WAL.
+func (s *Store) checkpoint(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		var busy, logFrames, checkpointed int
+		if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+			return s.fail("checkpointing after a prune", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return s.fail("checkpointing after a prune", errors.New("the WAL stayed busy"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // pruneBatch is how many expired jobs one query lists.
