@@ -403,14 +403,7 @@ func pgCountsMigration() []string {
 			GROUP BY tenant, status, product_id, currency, expired ORDER BY tenant, status, product_id, currency, expired
 			ON CONFLICT (tenant, status, product_id, currency, expired) DO UPDATE SET n = c.n + excluded.n`
 	}
-	fn := func(name, body string) string {
-		return `CREATE FUNCTION ` + name + `() RETURNS trigger LANGUAGE plpgsql AS $fn$
-			BEGIN
-				` + body + `;
-				RETURN NULL;
-			END $fn$`
-	}
-	return []string{
+	return append([]string{
 		`CREATE TABLE index_counts (
 			tenant text COLLATE "C" NOT NULL,
 			status text COLLATE "C" NOT NULL,
@@ -420,15 +413,33 @@ func pgCountsMigration() []string {
 			n bigint NOT NULL,
 			PRIMARY KEY (tenant, status, product_id, currency, expired)
 		)`,
-		fn("index_counts_insert", apply(contrib("new_rows", ""))),
-		fn("index_counts_delete", apply(contrib("old_rows", "-"))),
-		fn("index_counts_update", apply(contrib("old_rows", "-"), contrib("new_rows", ""))),
-		`CREATE TRIGGER index_rows_counts_insert AFTER INSERT ON index_rows REFERENCING NEW TABLE AS new_rows
-			FOR EACH STATEMENT EXECUTE FUNCTION index_counts_insert()`,
-		`CREATE TRIGGER index_rows_counts_delete AFTER DELETE ON index_rows REFERENCING OLD TABLE AS old_rows
-			FOR EACH STATEMENT EXECUTE FUNCTION index_counts_delete()`,
-		`CREATE TRIGGER index_rows_counts_update AFTER UPDATE ON index_rows REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-			FOR EACH STATEMENT EXECUTE FUNCTION index_counts_update()`,
+	}, pgStatementTriggers("counts", apply, contrib)...)
+}
+
+// pgStatementTriggers keeps index_<name> from index_rows: a function and
+// a statement trigger per kind of write, applying what the statement's
+// old rows take away and its new rows add (contrib of a relation and a
+// sign; apply turns contributions into one upsert), then fills it from
+// the rows already there.
+func pgStatementTriggers(name string, apply func(parts ...string) string, contrib func(rel, sign string) string) []string {
+	fn := func(op, body string) string {
+		return `CREATE FUNCTION index_` + name + `_` + op + `() RETURNS trigger LANGUAGE plpgsql AS $fn$
+			BEGIN
+				` + body + `;
+				RETURN NULL;
+			END $fn$`
+	}
+	trigger := func(op, event, tables string) string {
+		return `CREATE TRIGGER index_rows_` + name + `_` + op + ` AFTER ` + event + ` ON index_rows REFERENCING ` + tables +
+			` FOR EACH STATEMENT EXECUTE FUNCTION index_` + name + `_` + op + `()`
+	}
+	return []string{
+		fn("insert", apply(contrib("new_rows", ""))),
+		fn("delete", apply(contrib("old_rows", "-"))),
+		fn("update", apply(contrib("old_rows", "-"), contrib("new_rows", ""))),
+		trigger("insert", "INSERT", "NEW TABLE AS new_rows"),
+		trigger("delete", "DELETE", "OLD TABLE AS old_rows"),
+		trigger("update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
 		apply(contrib("index_rows", "")),
 	}
 }
@@ -462,14 +473,7 @@ func pgDailyMigration() []string {
 				gross = d.gross + excluded.gross, tax = d.tax + excluded.tax, cancelled = d.cancelled + excluded.cancelled,
 				force = d.force + excluded.force`
 	}
-	fn := func(name, body string) string {
-		return `CREATE FUNCTION ` + name + `() RETURNS trigger LANGUAGE plpgsql AS $fn$
-			BEGIN
-				` + body + `;
-				RETURN NULL;
-			END $fn$`
-	}
-	return []string{
+	return append([]string{
 		`CREATE TABLE index_daily (
 			tenant text COLLATE "C" NOT NULL,
 			day text COLLATE "C" NOT NULL,
@@ -482,15 +486,5 @@ func pgDailyMigration() []string {
 			force bigint NOT NULL,
 			PRIMARY KEY (tenant, day, currency, product_id)
 		)`,
-		fn("index_daily_insert", apply(contrib("new_rows", ""))),
-		fn("index_daily_delete", apply(contrib("old_rows", "-"))),
-		fn("index_daily_update", apply(contrib("old_rows", "-"), contrib("new_rows", ""))),
-		`CREATE TRIGGER index_rows_daily_insert AFTER INSERT ON index_rows REFERENCING NEW TABLE AS new_rows
-			FOR EACH STATEMENT EXECUTE FUNCTION index_daily_insert()`,
-		`CREATE TRIGGER index_rows_daily_delete AFTER DELETE ON index_rows REFERENCING OLD TABLE AS old_rows
-			FOR EACH STATEMENT EXECUTE FUNCTION index_daily_delete()`,
-		`CREATE TRIGGER index_rows_daily_update AFTER UPDATE ON index_rows REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-			FOR EACH STATEMENT EXECUTE FUNCTION index_daily_update()`,
-		apply(contrib("index_rows", "")),
-	}
+	}, pgStatementTriggers("daily", apply, contrib)...)
 }
