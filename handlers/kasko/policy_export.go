@@ -386,9 +386,42 @@ func (e *Exports) File(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	if err := e.h.exports.WriteFile(r.Context(), j.ID, w); err != nil {
+	dw := &deadlineWriter{w: w, rc: http.NewResponseController(w), now: time.Now}
+	if err := e.h.exports.WriteFile(r.Context(), j.ID, dw); err != nil {
 		// The status is sent: the browser sees a short file, the log why.
 		e.h.core.Log.WarnContext(r.Context(), "export download cut short", "job", j.ID, "err", err)
 	}
+	if dw.unsupported {
+		e.h.core.Log.WarnContext(r.Context(), "export download: the response writer cannot move its write deadline; a slow client may get a short file", "job", j.ID)
+	}
 	return nil
+}
+
+// chunkWriteTimeout is how long one chunk of a download (exports.ChunkSize,
+// 1 MiB) may take to reach the client: about 17 kB/s at the least. The
+// server's WriteTimeout (2 minutes) bounds a whole response, which a
+// file of up to 256 MiB on a slow line would outlast: a download moves
+// its deadline on as each chunk goes.
+const chunkWriteTimeout = time.Minute
+
+// deadlineWriter moves the connection's write deadline on before each
+// chunk it writes.
+type deadlineWriter struct {
+	w   io.Writer
+	rc  *http.ResponseController
+	now func() time.Time
+	// unsupported: the writer under the middleware cannot move its
+	// deadline (the server's WriteTimeout then holds).
+	unsupported bool
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	if !d.unsupported {
+		if err := d.rc.SetWriteDeadline(d.now().Add(chunkWriteTimeout)); errors.Is(err, http.ErrNotSupported) {
+			d.unsupported = true
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	return d.w.Write(p)
 }

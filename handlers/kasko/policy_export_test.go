@@ -3,6 +3,11 @@ package kasko_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"io"
+	"net"
+	"net/http/httptest"
+	"syscall"
 	"encoding/csv"
 	"net/http"
 	"net/url"
@@ -40,6 +45,7 @@ func TestExport(t *testing.T) {
 		"the list's chosen columns":       checkExportChosenColumns,
 		"an open view's columns":          checkExportOpenViewColumns,
 		"a large body is refused":         checkExportLargeBody,
+		"a slow download completes":       checkExportSlowDownload,
 	} {
 		t.Run(name, func(t *testing.T) { check(t, srv) })
 	}
@@ -694,5 +700,84 @@ func TestExportFileBound(t *testing.T) {
 	}
 	if f := b.Get(job + "/file"); f.Status != http.StatusConflict {
 		t.Errorf("file of a failed job = %d, want 409", f.Status)
+	}
+}
+
+// checkExportSlowDownload: a file of several chunks downloaded by a
+// slow client, from a server whose WriteTimeout is far shorter than the
+// transfer, arrives whole: the handler moves the write deadline on for
+// each chunk.
+func checkExportSlowDownload(t *testing.T, srv *webtest.Server) {
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	job, _ := exportFile(t, b, url.Values{"status": {"paid"}}, url.Values{"format": {"csv"}})
+	ctx := context.Background()
+	// A big file of this user's (the same tenant and owner as the job
+	// just made); random bytes, which no compression shrinks.
+	mine, err := srv.Exports.Find(ctx, strings.TrimPrefix(job, "/exports/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := srv.Exports.Create(ctx, exports.Job{Tenant: mine.Tenant, Owner: mine.Owner, Format: exports.CSV,
+		View: mine.View, Params: mine.Params, Filename: "big.csv", Total: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 6*exports.ChunkSize+123)
+	rand.Read(want)
+	fw := srv.Exports.NewFileWriter(ctx, big.ID)
+	if _, err := fw.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Exports.Finish(ctx, big.ID, 1, fw.Size()); err != nil {
+		t.Fatal(err)
+	}
+	// The same dashboard behind a server with a short WriteTimeout, and
+	// a client with a small receive window that reads slowly: the
+	// transfer takes seconds, the timeout is 300 ms.
+	hs := httptest.NewUnstartedServer(srv.Handler)
+	hs.Config.WriteTimeout = 300 * time.Millisecond
+	hs.Start()
+	defer hs.Close()
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 32<<10) }); err != nil {
+			return err
+		}
+		return serr
+	}}
+	client := *b.Client()
+	client.Transport = &http.Transport{DialContext: dialer.DialContext, DisableCompression: true}
+	// The session cookie is the browser's (cookies ignore the port).
+	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/exports/"+big.ID+"/file", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET big file = %d", resp.StatusCode)
+	}
+	var got bytes.Buffer
+	start := time.Now()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d of %d bytes (%v): %v", got.Len(), len(want), time.Since(start), err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if elapsed := time.Since(start); elapsed < time.Second {
+		t.Logf("the download took only %v: not slow enough to prove anything", elapsed)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("downloaded %d bytes in %v, want the %d written", got.Len(), time.Since(start), len(want))
 	}
 }

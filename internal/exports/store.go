@@ -112,6 +112,9 @@ type Config struct {
 	Limits      Limits
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// MaxOpenConns bounds the store's database connections (0: the
+	// default of its kind).
+	MaxOpenConns int
 }
 
 // Store keeps jobs and their files.
@@ -210,6 +213,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, d: d, limits: cfg.Limits, now: cfg.Now, closing: make(chan struct{})}
+	if cfg.MaxOpenConns > 0 {
+		db.SetMaxOpenConns(cfg.MaxOpenConns)
+	}
 	if s.limits == (Limits{}) {
 		s.limits = DefaultLimits
 	}
@@ -563,23 +569,33 @@ func (s *Store) Fail(ctx context.Context, id, key string) error {
 	return nil
 }
 
-// WriteFile copies a finished job's file to w, chunk by chunk.
+// WriteFile copies a finished job's file to w, one Write per chunk.
+// Each chunk is read by a query of its own (by job and sequence), so
+// that a slow download holds a database connection only for the moment
+// one chunk takes to read, never for the whole transfer.
 func (s *Store) WriteFile(ctx context.Context, id string, w io.Writer) error {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT data FROM exports_chunks WHERE job_id = $1 ORDER BY seq`), id)
-	if err != nil {
-		return s.fail("reading a file", err)
-	}
-	defer rows.Close()
-	var data []byte
-	for rows.Next() {
-		if err := rows.Scan(&data); err != nil {
-			return s.fail("reading a file", err)
+	for seq := 0; ; seq++ {
+		data, ok, err := s.ReadChunk(ctx, id, seq)
+		if err != nil || !ok {
+			return err
 		}
 		if _, err := w.Write(data); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+}
+
+// ReadChunk reads chunk seq (from 0) of job id's file; ok is false past
+// its last chunk.
+func (s *Store) ReadChunk(ctx context.Context, id string, seq int) (data []byte, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT data FROM exports_chunks WHERE job_id = $1 AND seq = $2`), id, seq).Scan(&data)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, s.fail("reading a file", err)
+	}
+	return data, true, nil
 }
 
 // FileWriter writes a job's file into the store in chunks as it grows;

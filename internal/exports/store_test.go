@@ -115,6 +115,67 @@ func contract(t *testing.T, b backend) {
 		t.Parallel()
 		testStoreTwoInstances(t, b(t))
 	})
+	t.Run("a download holds no connection", func(t *testing.T) {
+		t.Parallel()
+		testStoreDownloadHoldsNoConnection(t, b(t))
+	})
+}
+
+// stallingWriter is a slow client: each Write waits until the test
+// lets it go on.
+type stallingWriter struct {
+	wrote chan int
+	next  chan struct{}
+	got   bytes.Buffer
+}
+
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	w.got.Write(p)
+	w.wrote <- len(p)
+	<-w.next
+	return len(p), nil
+}
+
+// testStoreDownloadHoldsNoConnection: with a pool of one connection, a
+// download stalled between chunks (a slow client) leaves the store
+// free for every other call, and then completes.
+func testStoreDownloadHoldsNoConnection(t *testing.T, cfg exports.Config) {
+	ctx := context.Background()
+	cfg.MaxOpenConns = 1
+	s, _ := mustOpen(t, cfg)
+	want := bytes.Repeat([]byte("0123456789abcdef"), exports.ChunkSize/16*3+7)
+	j := finishedFile(t, s, "alice", want)
+	w := &stallingWriter{wrote: make(chan int), next: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- s.WriteFile(ctx, j.ID, w) }()
+	for chunk := 0; ; chunk++ {
+		select {
+		case <-w.wrote:
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(w.got.Bytes(), want) {
+				t.Fatalf("downloaded %d bytes, want %d", w.got.Len(), len(want))
+			}
+			if chunk != 4 {
+				t.Errorf("%d writes, want 4 (one per chunk)", chunk)
+			}
+			return
+		case <-time.After(10 * time.Second):
+			t.Fatal("the download stalled")
+		}
+		// The client is slow: meanwhile the store answers others.
+		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if _, err := s.Get(callCtx, "t1", "alice", j.ID); err != nil {
+			t.Fatalf("during chunk %d of a download, Get: %v (the download holds the only connection)", chunk, err)
+		}
+		if _, err := s.Create(callCtx, job("t1", "bob")); err != nil && !errors.Is(err, exports.ErrBusy) {
+			t.Fatalf("during chunk %d of a download, Create: %v", chunk, err)
+		}
+		cancel()
+		w.next <- struct{}{}
+	}
 }
 
 // opener opens an empty store of the backend under test, with limits
