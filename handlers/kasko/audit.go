@@ -229,6 +229,10 @@ func auditRow(f *format.Formatter, e audit.Entry) auditviews.Row {
 		row.ActionKey = "audit.action.create"
 	case audit.ActionExport:
 		row.ActionKey = "audit.action.export"
+	case audit.ActionViewCreate:
+		row.ActionKey = "audit.action.view_create"
+	case audit.ActionViewDelete:
+		row.ActionKey = "audit.action.view_delete"
 	case audit.ActionConvert:
 		row.ActionKey = "audit.action.convert"
 		if row.PolicyLabel == "" && e.Outcome == audit.OutcomeCompleted {

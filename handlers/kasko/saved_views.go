@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"backoffice/handlers"
+	"backoffice/internal/audit"
 	"backoffice/internal/i18n"
 	"backoffice/internal/paths"
 	"backoffice/internal/savedviews"
@@ -73,10 +74,20 @@ func (sv *SavedViews) Open(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// viewURL is the list URL of a view: its state, as much of it as the
-// viewer may see (a public key neither sorts by nor sees the email), and
-// the view's id.
+// viewURL is the list URL of a view, as viewQuery gives it to the
+// viewer.
 func viewURL(v savedviews.View, public bool) string {
+	q, _ := viewQuery(v, public)
+	return paths.PolicyList(q)
+}
+
+// viewQuery is a view's list query as the viewer may have it, with the
+// view's id: a public key neither sorts by nor sees the email, nor gets
+// the view's search text ("q", omitted true when the view has one). Staff
+// may have typed an email, a phone number, a VIN or a plate there; the
+// list would not match it for a public key, but the address bar and the
+// search box would show it.
+func viewQuery(v savedviews.View, public bool) (q url.Values, omitted bool) {
 	q, err := url.ParseQuery(v.State)
 	if err != nil {
 		q = url.Values{}
@@ -88,12 +99,23 @@ func viewURL(v savedviews.View, public bool) string {
 		if s := strings.TrimPrefix(q.Get("sort"), "-"); s == "email" {
 			q.Del("sort")
 		}
+		if slices.ContainsFunc(q["q"], func(s string) bool { return strings.TrimSpace(s) != "" }) {
+			omitted = true
+		}
+		q.Del("q")
 	}
 	if cols := q.Get("cols"); cols != "" {
 		q.Set("cols", strings.Join(visibleColumns(strings.Split(cols, ","), public), ","))
 	}
 	q.Set("view", v.ID)
-	return paths.PolicyList(q)
+	return q, omitted
+}
+
+// newSaveViewForm is the save form of a list state; the name's bound is
+// the store's, so the field refuses no more and no less than the server
+// (the browser counts UTF-16 units, at least as many as characters).
+func newSaveViewForm(state string) policies.SaveViewForm {
+	return policies.SaveViewForm{Action: paths.SavedViews, State: state, MaxName: savedviews.MaxNameRunes}
 }
 
 // Create handles POST /views: it saves the list state sent as "state"
@@ -102,7 +124,9 @@ func (sv *SavedViews) Create(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u := currentUser(ctx)
 	if u.ReadOnly() {
-		return handlers.ErrReadOnly
+		// On the record like any refused write: a view changes what the
+		// whole tenant sees.
+		return sv.h.refuseReadOnly(ctx, audit.Entry{Action: audit.ActionViewCreate})
 	}
 	if sv.h.savedViews == nil {
 		return handlers.ErrNotFound
@@ -115,10 +139,13 @@ func (sv *SavedViews) Create(w http.ResponseWriter, r *http.Request) error {
 		return handlers.BadRequest("views.error.state")
 	}
 	state := viewState(q)
-	form := policies.SaveViewForm{Action: paths.SavedViews, State: state, Name: r.PostForm.Get("name")}
+	form := newSaveViewForm(state)
+	form.Name = r.PostForm.Get("name")
 	v, err := sv.h.savedViews.Create(ctx, u.Tenant, form.Name, state)
 	switch {
 	case err == nil:
+		sv.h.record(ctx, audit.Entry{Action: audit.ActionViewCreate, Outcome: audit.OutcomeCompleted,
+			Reference: paths.SavedView(v.ID), Message: v.Name}, nil)
 		list := viewURL(v, false)
 		handlers.Redirect(w, r, list)
 		return nil
@@ -128,6 +155,8 @@ func (sv *SavedViews) Create(w http.ResponseWriter, r *http.Request) error {
 		form.ErrorKey, form.ErrorArg = "views.error.name_long", savedviews.MaxNameRunes
 	case errors.Is(err, savedviews.ErrNameControl):
 		form.ErrorKey = "views.error.name_control"
+	case errors.Is(err, savedviews.ErrNameFormat):
+		form.ErrorKey = "views.error.name_format"
 	case errors.Is(err, savedviews.ErrDuplicate):
 		form.ErrorKey = "views.error.name_taken"
 	case errors.Is(err, savedviews.ErrFull):
@@ -146,23 +175,32 @@ func (sv *SavedViews) Create(w http.ResponseWriter, r *http.Request) error {
 }
 
 // Delete handles POST /views/{id}/delete. Another tenant's view is not
-// found; the list comes back without the view.
+// found; the list comes back without the view. The list's bar asks
+// first (a disclosure with a second button); this is the answer.
 func (sv *SavedViews) Delete(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	u := currentUser(ctx)
+	id := r.PathValue("id")
 	if u.ReadOnly() {
-		return handlers.ErrReadOnly
+		return sv.h.refuseReadOnly(ctx, audit.Entry{Action: audit.ActionViewDelete,
+			Reference: paths.SavedView(handlers.Truncate(id, 64))})
 	}
 	if sv.h.savedViews == nil {
 		return handlers.ErrNotFound
 	}
-	err := sv.h.savedViews.Delete(ctx, u.Tenant, r.PathValue("id"))
+	// Read first, so that the record names what was deleted.
+	v, err := sv.h.savedViews.Get(ctx, u.Tenant, id)
+	if err == nil {
+		err = sv.h.savedViews.Delete(ctx, u.Tenant, id)
+	}
 	if errors.Is(err, savedviews.ErrNotFound) {
 		return handlers.ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
+	sv.h.record(ctx, audit.Entry{Action: audit.ActionViewDelete, Outcome: audit.OutcomeCompleted,
+		Reference: paths.SavedView(v.ID), Message: v.Name}, nil)
 	handlers.Redirect(w, r, paths.Policies)
 	return nil
 }
@@ -193,7 +231,10 @@ func (sv *SavedViews) Columns(w http.ResponseWriter, r *http.Request) error {
 		q.Del("cols")
 		back = paths.PolicyList(q)
 	}
-	handlers.Redirect(w, r, back)
+	// Back at the chooser: the fragment names its summary, which the
+	// browser focuses on arriving (the form is a plain POST, so this is
+	// a new page load with or without JavaScript), not the page's top.
+	handlers.Redirect(w, r, back+"#"+policies.ColumnChooserID)
 	return nil
 }
 
@@ -236,7 +277,8 @@ func listTools(s searchState, public bool) *policies.ListTools {
 	}
 	if !public {
 		q := s.at(1).values()
-		t.Save = &policies.SaveViewForm{Action: paths.SavedViews, State: viewState(q)}
+		f := newSaveViewForm(viewState(q))
+		t.Save = &f
 	}
 	return t
 }
@@ -261,8 +303,11 @@ func (p *Policies) openView(r *http.Request, s searchState) *policies.OpenView {
 		return nil
 	}
 	o := &policies.OpenView{Name: v.Name, URL: paths.SavedView(v.ID)}
-	saved, _ := url.ParseQuery(v.State)
-	o.Changed = viewState(s.at(1).values()) != viewState(saved)
+	// Changed against the state this viewer was given, not the stored
+	// one: a public key's list lacks the search it was not given.
+	given, omitted := viewQuery(v, u.ReadOnly())
+	o.Changed = viewState(s.at(1).values()) != viewState(given)
+	o.SearchOmitted = omitted
 	if !u.ReadOnly() {
 		o.DeleteURL = paths.SavedViewDelete(v.ID)
 	}

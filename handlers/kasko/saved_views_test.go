@@ -3,12 +3,15 @@ package kasko_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"backoffice/internal/audit"
 	"backoffice/internal/sandbox"
+	"backoffice/internal/savedviews"
 	"backoffice/web/webtest"
 )
 
@@ -101,6 +104,8 @@ func TestSavedViews(t *testing.T) {
 		{strings.Repeat("x", 81), "at most 80 characters"},
 		{"PAID <SCRIPT>ALERT(1)</SCRIPT> & CANCELLED", "exists already"},
 		{"two\nlines", "cannot be shown"},
+		{"Paid\u202Efdp.exe", "invisible formatting characters"},
+		{"Paid\u200B", "invisible formatting characters"},
 	} {
 		for _, hx := range []bool{false, true} {
 			var header []string
@@ -168,7 +173,7 @@ func TestColumnChooser(t *testing.T) {
 		}
 	})
 	r := staff.Post("/policies/columns", url.Values{"col": {"id", "holder", "status", "bogus"}, "return": {"/policies?sort=last_name&cols=email"}})
-	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/policies?sort=last_name" {
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/policies?sort=last_name#column-chooser" {
 		t.Fatalf("POST /policies/columns = %d → %q", r.Status, r.Header.Get("Location"))
 	}
 	for range 2 {
@@ -202,5 +207,193 @@ func TestColumnChooser(t *testing.T) {
 	pk.Post("/policies/columns", url.Values{"col": {"email", "id"}, "return": {"/policies"}})
 	if h := headers(pk.Page(t, "/policies", http.StatusOK).Doc); strings.Contains(h, "Email") {
 		t.Errorf("a public key chose the email column: %q", h)
+	}
+}
+
+// saveView saves state as name for b and returns the view's /views/{id}.
+func saveView(t *testing.T, b *webtest.Browser, name, state string) string {
+	t.Helper()
+	r := b.Post("/views", url.Values{"name": {name}, "state": {state}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /views = %d, want 303\n%.500s", r.Status, r.Body)
+	}
+	loc, err := url.Parse(r.Header.Get("Location"))
+	if err != nil || loc.Query().Get("view") == "" {
+		t.Fatalf("the view opens as %q", r.Header.Get("Location"))
+	}
+	return "/views/" + loc.Query().Get("view")
+}
+
+// TestSavedViewSearchNotForPublicKeys: a view's search text (staff may
+// have typed an email, a phone number, a VIN or a plate) is left out
+// when a public key opens the view, and the page says so; staff still
+// get it, and a public key's list does not count as changed for it.
+func TestSavedViewSearchNotForPublicKeys(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 30}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}})
+	staff := srv.SignedIn(t, sandbox.KeyASecretTest)
+	const secret = "driver.secret@example.com"
+	link := saveView(t, staff, "By email", url.Values{"q": {secret}, "sort": {"-email"}, "size": {"10"}}.Encode())
+
+	r := staff.Get(link)
+	if loc := r.Header.Get("Location"); r.Status != http.StatusSeeOther || !strings.Contains(loc, url.QueryEscape(secret)) {
+		t.Errorf("staff open the view as %d %q, want its search", r.Status, loc)
+	}
+
+	pk := srv.SignedIn(t, sandbox.KeyAPublicTest)
+	r = pk.Get(link)
+	loc := r.Header.Get("Location")
+	if r.Status != http.StatusSeeOther || strings.Contains(loc, "q=") || strings.Contains(loc, "secret") || strings.Contains(loc, "email") {
+		t.Fatalf("a public key opens the view as %d %q, with its search or email order", r.Status, loc)
+	}
+	p := pk.Page(t, loc, http.StatusOK)
+	if strings.Contains(p.Body, "secret@") || strings.Contains(p.Body, "driver.secret") {
+		t.Error("the public key's page shows the view's search text")
+	}
+	if v, _ := p.Doc.Find(`#find-q`).Attr("value"); v != "" {
+		t.Errorf("the public key's search box holds %q", v)
+	}
+	omitted := p.Doc.Find(`[data-testid="open-view-status"] [data-testid="open-view-search-omitted"]`)
+	if !strings.Contains(webtest.Text(omitted), "search text is left out") {
+		t.Errorf("the page does not say the search was left out: %q", webtest.Text(p.Doc.Find(`[data-testid="open-view"]`)))
+	}
+	if p.Doc.Find(`[data-testid="open-view-changed"]`).Length() != 0 {
+		t.Error("the view just opened by a public key says it changed")
+	}
+	// Staff's page of the same view says nothing of the kind.
+	sp := staff.Page(t, staff.Get(link).Header.Get("Location"), http.StatusOK)
+	if sp.Doc.Find(`[data-testid="open-view-search-omitted"]`).Length() != 0 {
+		t.Error("staff are told the search was left out")
+	}
+}
+
+// TestSavedViewsAudited: creating and deleting a view (what the whole
+// tenant sees) is in the audit log, named on the audit page; a public
+// key's attempts are recorded as refused.
+func TestSavedViewsAudited(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}})
+	staff := srv.SignedIn(t, sandbox.KeyASecretTest)
+	link := saveView(t, staff, "Paid ones", "status=paid&size=10")
+	entries := srv.AuditEntries(t)
+	if len(entries) != 1 {
+		t.Fatalf("%d audit entries after a create, want 1: %+v", len(entries), entries)
+	}
+	if e := entries[0]; e.Action != audit.ActionViewCreate || e.Outcome != audit.OutcomeCompleted ||
+		e.Reference != link || e.Message != "Paid ones" || !strings.HasPrefix(e.Actor, "sk_test_") || e.Tenant == "" {
+		t.Errorf("create entry = %+v", e)
+	}
+
+	pk := srv.SignedIn(t, sandbox.KeyAPublicTest)
+	if r := pk.Post("/views", url.Values{"name": {"Mine"}, "state": {"size=10"}}); r.Status != http.StatusForbidden {
+		t.Errorf("a public key saves a view: %d", r.Status)
+	}
+	if r := pk.Post(link+"/delete", nil); r.Status != http.StatusForbidden {
+		t.Errorf("a public key deletes a view: %d", r.Status)
+	}
+	if r := staff.Post(link+"/delete", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("delete = %d", r.Status)
+	}
+	entries = srv.AuditEntries(t)
+	if len(entries) != 4 {
+		t.Fatalf("%d audit entries, want 4: %+v", len(entries), entries)
+	}
+	// Newest first: the delete, the two refusals, the create.
+	if e := entries[0]; e.Action != audit.ActionViewDelete || e.Outcome != audit.OutcomeCompleted || e.Reference != link || e.Message != "Paid ones" {
+		t.Errorf("delete entry = %+v", e)
+	}
+	refused := map[string]bool{}
+	for _, e := range entries[1:3] {
+		if e.Outcome != audit.OutcomeRefused || !strings.HasPrefix(e.Actor, "pk_test_") {
+			t.Errorf("refusal entry = %+v", e)
+		}
+		refused[e.Action] = true
+	}
+	if !refused[audit.ActionViewCreate] || !refused[audit.ActionViewDelete] {
+		t.Errorf("refused actions %v, want a create and a delete", refused)
+	}
+
+	p := staff.Page(t, "/audit", http.StatusOK)
+	var labels []string
+	p.Doc.Find(`[data-testid="audit-action"]`).Each(func(_ int, s *goquery.Selection) { labels = append(labels, webtest.Text(s)) })
+	if got := strings.Join(labels, "|"); got != "Saved view deleted|Saved view deleted|Saved view created|Saved view created" &&
+		got != "Saved view deleted|Saved view created|Saved view deleted|Saved view created" {
+		t.Errorf("audit page actions %q", got)
+	}
+}
+
+// TestSavedViewControls: the name field takes what the server takes;
+// the open view's status region is its text alone; deleting asks first,
+// without JavaScript; the column chooser's answer lands on the chooser.
+func TestSavedViewControls(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}})
+	staff := srv.SignedIn(t, sandbox.KeyASecretTest)
+	page := staff.Page(t, "/policies", http.StatusOK)
+	if m, _ := page.Doc.Find(`#view-name`).Attr("maxlength"); m != strconv.Itoa(savedviews.MaxNameRunes) {
+		t.Errorf("the name field's maxlength is %q, the server takes %d characters", m, savedviews.MaxNameRunes)
+	}
+	// A refused name's form too.
+	r := staff.Post("/views", url.Values{"name": {""}, "state": {"size=10"}}, "HX-Request", "true")
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(r.Body))
+	if m, _ := doc.Find(`#view-name`).Attr("maxlength"); m != strconv.Itoa(savedviews.MaxNameRunes) {
+		t.Errorf("the refused form's maxlength is %q", m)
+	}
+
+	name := `Team <view> & co`
+	link := saveView(t, staff, name, "status=paid&size=10")
+	p := staff.Page(t, staff.Get(link).Header.Get("Location"), http.StatusOK)
+	status := p.Doc.Find(`[data-testid="open-view"] [role="status"]`)
+	if status.Length() != 1 || !strings.Contains(webtest.Text(status), name) {
+		t.Fatalf("the open view's status region is %q", webtest.Text(status))
+	}
+	if n := status.Find("a, button, input, select, textarea, form, details, summary").Length(); n != 0 {
+		t.Errorf("the status region holds %d controls", n)
+	}
+	if n := p.Doc.Find(`[data-testid="open-view"][role="status"]`).Length(); n != 0 {
+		t.Error("the whole bar, controls and all, is a status region")
+	}
+
+	// Delete asks first: the only form that deletes sits in a closed
+	// disclosure whose question names the view and who loses it.
+	forms := p.Doc.Find(`form[action="` + link + `/delete"]`)
+	if forms.Length() != 1 {
+		t.Fatalf("%d delete forms", forms.Length())
+	}
+	details := forms.ParentsFiltered("details")
+	if details.Length() != 1 {
+		t.Fatal("the delete form is not behind a disclosure: one click deletes the team's view")
+	}
+	if _, open := details.Attr("open"); open {
+		t.Error("the delete disclosure is open already")
+	}
+	if s := details.ChildrenFiltered("summary"); webtest.Text(s) == "" {
+		t.Error("the delete disclosure has no summary to open it by")
+	}
+	q := forms.Find(`[data-testid="delete-view-question"]`)
+	if txt := webtest.Text(q); !strings.Contains(txt, name) || !strings.Contains(txt, "everyone") {
+		t.Errorf("the question is %q", txt)
+	}
+	btn := forms.Find(`button[type="submit"]`)
+	if d, _ := btn.Attr("aria-describedby"); d == "" || d != q.AttrOr("id", "-") {
+		t.Errorf("the delete button is described by %q, the question is #%s", d, q.AttrOr("id", ""))
+	}
+
+	// The chooser's answer comes back to the chooser's summary, by a
+	// fragment the browser focuses: a plain form, so it is a page load.
+	chooser := p.Doc.Find(`[data-testid="column-chooser"]`)
+	if _, hx := chooser.Find("form").Attr("hx-post"); hx {
+		t.Error("the chooser posts by htmx, whose redirect would drop the fragment")
+	}
+	r = staff.Post("/policies/columns", url.Values{"col": {"id", "status"}, "return": {"/policies?status=paid"}})
+	loc := r.Header.Get("Location")
+	frag := loc[strings.LastIndex(loc, "#")+1:]
+	if r.Status != http.StatusSeeOther || !strings.HasSuffix(loc, "#column-chooser") {
+		t.Fatalf("POST /policies/columns = %d → %q, want the chooser's fragment", r.Status, loc)
+	}
+	after := staff.Page(t, loc, http.StatusOK)
+	target := after.Doc.Find("#" + frag)
+	if target.Length() != 1 || goquery.NodeName(target) != "summary" || target.ParentsFiltered(`[data-testid="column-chooser"]`).Length() != 1 {
+		t.Errorf("#%s is not the chooser's summary", frag)
 	}
 }

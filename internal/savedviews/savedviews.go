@@ -54,6 +54,11 @@ var (
 	ErrNameEmpty   = errors.New("savedviews: the name is empty")
 	ErrNameLong    = errors.New("savedviews: the name is too long")
 	ErrNameControl = errors.New("savedviews: the name has control characters")
+	// ErrNameFormat refuses a name with an invisible formatting character
+	// (Unicode category Cf: bidirectional overrides such as U+202E, zero
+	// widths, soft hyphens), which can make a name look like another one
+	// or reorder the text around it.
+	ErrNameFormat = errors.New("savedviews: the name has invisible formatting characters")
 	// ErrStateLong refuses a state longer than MaxStateBytes.
 	ErrStateLong = errors.New("savedviews: the state is too long")
 	// ErrDuplicate: the tenant has a view of that name (letter case
@@ -79,7 +84,9 @@ type Store interface {
 
 // CheckName returns the name as stored (trimmed) or why it is refused.
 // Markup is allowed as text (every page escapes it); control characters,
-// which no one types and which could break a line in a log, are not.
+// which no one types and which could break a line in a log, are not, nor
+// are format characters (bidi overrides, zero widths), which make a name
+// read as something else than it is.
 func CheckName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -91,8 +98,11 @@ func CheckName(name string) (string, error) {
 		return "", errors.Join(ErrInvalid, ErrNameLong)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return "", errors.Join(ErrInvalid, ErrNameControl)
+		}
+		if unicode.Is(unicode.Cf, r) {
+			return "", errors.Join(ErrInvalid, ErrNameFormat)
 		}
 	}
 	return name, nil

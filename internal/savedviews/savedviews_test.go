@@ -134,6 +134,10 @@ func testStore(t *testing.T, newConfig func(t *testing.T) savedviews.Config) {
 			{"two\nlines", savedviews.ErrNameControl},
 			{"bell\a", savedviews.ErrNameControl},
 			{"bad \xff utf-8", savedviews.ErrNameControl},
+			{"invoice\u202Egpj.exe", savedviews.ErrNameFormat},
+			{"Paid\u200B", savedviews.ErrNameFormat},
+			{"\u2066isolate\u2069", savedviews.ErrNameFormat},
+			{"bom\ufeff", savedviews.ErrNameFormat},
 			{"PAID", savedviews.ErrDuplicate},
 			{" paid ", savedviews.ErrDuplicate},
 		} {

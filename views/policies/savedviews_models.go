@@ -19,6 +19,11 @@ type ListTools struct {
 	Save *SaveViewForm
 }
 
+// ColumnChooserID is the id of the column chooser's summary: the
+// chooser's answer sends the browser back to it (a URL fragment), so
+// that the keyboard focus is where it was, not at the page's top.
+const ColumnChooserID = "column-chooser"
+
 // ColumnChoice is one checkbox of the column chooser.
 type ColumnChoice struct {
 	ID       string
@@ -31,6 +36,9 @@ type SaveViewForm struct {
 	Action string
 	// State is the list's query, without a page number.
 	State string
+	// MaxName is the longest name the server takes, in characters
+	// (savedviews.MaxNameRunes): the field's maxlength.
+	MaxName int
 	// Name is kept after a refusal; ErrorKey says why (with ErrorArg).
 	Name     string
 	ErrorKey string
@@ -44,6 +52,10 @@ type OpenView struct {
 	// sorted or searched since.
 	URL     string
 	Changed bool
+	// SearchOmitted says the view has a search text this viewer (a
+	// public key) was not given: staff may have searched for an email,
+	// a phone number, a VIN or a plate.
+	SearchOmitted bool
 	// DeleteURL deletes it (staff only; "" hides the control).
 	DeleteURL string
 }
