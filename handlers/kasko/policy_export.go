@@ -167,7 +167,7 @@ func (e *Exports) Create(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := e.h.now().UTC()
 	job, err := e.h.exports.Create(ctx, exports.Job{Tenant: u.Tenant, Owner: exportOwner(u.Key), Format: format,
-		View: view.Encode(), Params: params.Encode(), Total: page.Total,
+		View: view.Encode(), Params: params.Encode(), Total: page.Total, Capped: page.Capped,
 		Filename: "policies-" + now.Format("20060102-150405") + "." + string(format)})
 	switch {
 	case errors.Is(err, exports.ErrBusy):
@@ -260,6 +260,10 @@ func (e *Exports) run(ctx context.Context, job exports.Job, q index.Query, o exp
 	done := context.WithoutCancel(ctx)
 	entry := audit.Entry{Action: audit.ActionExport, Reference: paths.PolicyList(mustQuery(job.View)),
 		Message: fmt.Sprintf("format=%s rows=%d columns=%s", job.Format, n, strings.Join(exports.IDs(o.Columns), ","))}
+	if job.Capped {
+		// The view matched more: relevance ranks only the newest ones.
+		entry.Message += fmt.Sprintf(" capped=%d (text search by relevance: the newest %d matches of more)", index.RankedMatches, index.RankedMatches)
+	}
 	if err != nil {
 		key := "exports.error.failed"
 		switch {
@@ -334,7 +338,7 @@ func (e *Exports) render(w http.ResponseWriter, r *http.Request, status int, j p
 func (e *Exports) jobView(j exports.Job) policies.ExportJob {
 	v := policies.ExportJob{ID: j.ID, StatusURL: paths.Export(j.ID), FileURL: paths.ExportFile(j.ID),
 		ListURL: paths.PolicyList(mustQuery(j.View)), Format: strings.ToUpper(string(j.Format)), Percent: j.Percent(),
-		Rows: j.Rows, Total: j.Total, Filename: j.Filename, Size: byteSize(j.Bytes)}
+		Rows: j.Rows, Total: j.Total, Filename: j.Filename, Size: byteSize(j.Bytes), Capped: j.Capped}
 	switch {
 	case j.State == exports.StateDone:
 		v.State = policies.ExportDone

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 
 	"backoffice/internal/audit"
 	"backoffice/internal/exports"
+	"backoffice/internal/index"
 	"backoffice/internal/sandbox"
 	"backoffice/web/webtest"
 )
@@ -780,4 +782,69 @@ func checkExportSlowDownload(t *testing.T, srv *webtest.Server) {
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("downloaded %d bytes in %v, want the %d written", got.Len(), time.Since(start), len(want))
 	}
+}
+
+// TestExportCapped: an export of a text search ordered by relevance
+// that matches more than index.RankedMatches rows holds the ranked
+// ones, and says so on its page and in the audit log; sorted by a
+// column, the same search exports every match and says nothing.
+func TestExportCapped(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	ctx := context.Background()
+	template, err := srv.Index.Get(ctx, tenantATest, sandbox.FixturePolicyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := index.RankedMatches + 40
+	rows := make([]index.Row, n)
+	for i := range rows {
+		r := template
+		r.ID, r.InsurerID, r.ExternalID = fmt.Sprintf("tpol_cap%06d", i), fmt.Sprintf("CAP-%06d", i), ""
+		r.FirstName, r.LastName, r.SeenAt = "Zanda", fmt.Sprintf("Ozoliņa%d", i%5), time.Now().Add(time.Hour)
+		rows[i] = r
+	}
+	if err := srv.Index.Upsert(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // the tenant's kept state
+	job, f := exportFile(t, b, url.Values{"q": {"zanda"}}, url.Values{"format": {"csv"}})
+	if got := len(csvRecords(t, f.Body)) - 1; got != index.RankedMatches {
+		t.Errorf("capped export holds %d rows, want %d", got, index.RankedMatches)
+	}
+	doc := b.Page(t, job, http.StatusOK).Doc
+	note := webtest.Text(doc.Find(`[data-testid="export-capped"]`))
+	if !strings.Contains(note, "1000") || !strings.Contains(note, "Sort the list by a column") {
+		t.Errorf("capped note = %q, want the cap and how to export them all", note)
+	}
+	// The record follows the job's end: wait for it.
+	var msg string
+	for deadline := time.Now().Add(5 * time.Second); msg == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, e := range srv.AuditEntries(t) {
+			if e.Action == audit.ActionExport {
+				msg = e.Message
+			}
+		}
+	}
+	if !strings.Contains(msg, "capped=1000") {
+		t.Errorf("audit message %q does not say the export is capped", msg)
+	}
+	// Sorted by a column: every match, no note.
+	job, f = exportFile(t, b, url.Values{"q": {"zanda"}, "sort": {"created_at"}}, url.Values{"format": {"csv"}})
+	if got := len(csvRecords(t, f.Body)) - 1; got != n {
+		t.Errorf("sorted export holds %d rows, want %d", got, n)
+	}
+	if b.Page(t, job, http.StatusOK).Doc.Find(`[data-testid="export-capped"]`).Length() != 0 {
+		t.Error("a sorted export says it is capped")
+	}
+}
+
+func csvRecords(t *testing.T, body string) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\uFEFF"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }

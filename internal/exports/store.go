@@ -39,6 +39,10 @@ type Job struct {
 	// how many are written; Bytes the file's size so far.
 	Total, Rows int
 	Bytes       int64
+	// Capped marks an export of a text search ordered by relevance that
+	// matched more than index.RankedMatches rows: the file holds only the
+	// ranked ones (the newest matches).
+	Capped bool
 	// Error is the catalogue key of why it failed.
 	Error                             string
 	Created, Heartbeat, Expires, Done time.Time
@@ -169,6 +173,8 @@ func schema() sqlstore.Schema {
 				data BLOB NOT NULL,
 				PRIMARY KEY (job_id, seq)
 			)`,
+		}}, {Version: 2, Statements: []string{
+			`ALTER TABLE exports_jobs ADD COLUMN capped INTEGER NOT NULL DEFAULT 0`,
 		}}},
 		// Files hold personal data (emails, phones): what a prune deletes
 		// is overwritten, not left in free pages for anyone who reads the
@@ -202,6 +208,8 @@ func schema() sqlstore.Schema {
 				data bytea NOT NULL,
 				PRIMARY KEY (job_id, seq)
 			)`,
+		}}, {Version: 2, Statements: []string{
+			`ALTER TABLE exports_jobs ADD COLUMN capped boolean NOT NULL DEFAULT false`,
 		}}},
 	}
 }
@@ -284,7 +292,7 @@ func (s *Store) fail(what string, err error) error {
 }
 
 const jobColumns = `id, tenant, owner, format, view_query, params, filename, state, total, rows, bytes, error,
-	created_at, heartbeat_at, expires_at, done_at`
+	created_at, heartbeat_at, expires_at, done_at, capped`
 
 func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	var j Job
@@ -292,7 +300,7 @@ func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	var total, rows, bytes int64
 	var created, beat, expires, done sqlstore.Time
 	err := sc.Scan(&j.ID, &j.Tenant, &j.Owner, &format, &j.View, &j.Params, &j.Filename, &j.State, &total, &rows, &bytes,
-		&j.Error, &created, &beat, &expires, &done)
+		&j.Error, &created, &beat, &expires, &done, &j.Capped)
 	j.Format, j.Total, j.Rows, j.Bytes = Format(format), int(total), int(rows), bytes
 	j.Created, j.Heartbeat, j.Expires, j.Done = created.T, beat.T, expires.T, done.T
 	return j, err
@@ -329,9 +337,9 @@ func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
 	j.ID, j.State, j.Rows, j.Bytes, j.Error = newID(), StateRunning, 0, 0, ""
 	j.Created, j.Heartbeat, j.Expires = now, now, now.Add(s.limits.TTL)
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO exports_jobs (`+jobColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, '', $10, $11, $12, NULL)`),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, '', $10, $11, $12, NULL, $13)`),
 		j.ID, j.Tenant, j.Owner, string(j.Format), j.View, j.Params, j.Filename, j.State, j.Total,
-		s.d.Time(j.Created), s.d.Time(j.Heartbeat), s.d.Time(j.Expires))
+		s.d.Time(j.Created), s.d.Time(j.Heartbeat), s.d.Time(j.Expires), j.Capped)
 	if err != nil {
 		// The unique index: another instance started one meanwhile.
 		if running, ok, rerr := s.Running(ctx, j.Tenant, j.Owner); rerr == nil && ok {

@@ -32,6 +32,9 @@ type ExportJob struct {
 	Total   int
 	// Filename and Size (formatted) describe the finished file.
 	Filename, Size string
+	// Capped: the view is a text search by relevance that matched more
+	// than the ranked matches; the file holds only those (the newest).
+	Capped bool
 	// ErrorKey says why it failed.
 	ErrorKey string
 	// NoticeKey, when set, is said above the job (another export was
