@@ -505,12 +505,24 @@ func checkExportHTMX(t *testing.T, srv *webtest.Server) {
 	if j.AttrOr("data-state", "") != "running" || id == "" || j.AttrOr("hx-trigger", "") != "every 500ms" {
 		t.Fatalf("htmx progress = %s", webtest.Text(j))
 	}
+	// Inside the polite live region, the progress that is replaced every
+	// half second is busy (not read out at each poll), and still shown.
+	if j.AttrOr("aria-busy", "") != "true" || j.Find(`progress[data-testid="export-progress"]`).Length() != 1 {
+		t.Errorf("the running job: aria-busy=%q, %d progress bars; want busy with its bar", j.AttrOr("aria-busy", ""), j.Find("progress").Length())
+	}
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		p := b.Page(t, "/exports/"+id, http.StatusOK, "HX-Request", "true")
 		j := p.Doc.Find(`[data-testid="export-job"]`)
+		if s := j.AttrOr("data-state", ""); s == "running" && j.AttrOr("aria-busy", "") != "true" {
+			t.Errorf("a polled running job is not busy")
+		}
 		if j.AttrOr("data-state", "") == "done" {
 			if _, polls := j.Attr("hx-trigger"); polls {
 				t.Errorf("a done job still polls")
+			}
+			// The end is what is announced: nothing busy is left.
+			if n := p.Doc.Find(`[aria-busy="true"]`).Length(); n != 0 {
+				t.Errorf("a done job leaves %d busy elements: its end would not be announced", n)
 			}
 			if a := j.Find(`a[data-testid="export-download"]`); a.AttrOr("href", "") != "/exports/"+id+"/file" {
 				t.Errorf("download link = %q", a.AttrOr("href", ""))
