@@ -389,7 +389,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("dashboard listening", slog.String("url", "http://"+ln.Addr().String()), slog.String("version", version))
-	return serve(ctx, srv, root, ln, cfg.ShutdownDelay, writeTimeout(cfg.UpstreamTimeout)+15*time.Second, log)
+	return serve(ctx, srv, root, exportStore.Drain, ln, cfg.ShutdownDelay, writeTimeout(cfg.UpstreamTimeout)+15*time.Second, log)
 }
 
 // prepareDataDir creates DATA_DIR private (0700), or refuses one that
@@ -453,7 +453,11 @@ func writeTimeout(upstream time.Duration) time.Duration {
 // requests finish and are recorded; all of it within bound (long enough
 // for the longest write and its records), and only then do the stores
 // close (run's deferred calls).
-func serve(ctx context.Context, srv *http.Server, app *web.Server, ln net.Listener, delay, bound time.Duration, log *slog.Logger) error {
+//
+// drainExports waits in the same bound for the exports this instance
+// runs (detached too); those still running when it ends are failed, with
+// a retry for their owners.
+func serve(ctx context.Context, srv *http.Server, app *web.Server, drainExports func(context.Context) bool, ln net.Listener, delay, bound time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -474,6 +478,9 @@ func serve(ctx context.Context, srv *http.Server, app *web.Server, ln net.Listen
 	// waited for: their outcome is recorded before the stores close.
 	if !app.Drain(shutdownCtx) {
 		log.Error("shutdown: upstream writes still running were cut off; their outcome is unknown to this instance")
+	}
+	if !drainExports(shutdownCtx) {
+		log.Warn("shutdown: exports still running were stopped; their owners can start them again")
 	}
 	if shutdownErr != nil {
 		return shutdownErr

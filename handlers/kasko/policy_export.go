@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,7 @@ type ExportJobs interface {
 	Finish(ctx context.Context, id string, rows int, bytes int64) error
 	Fail(ctx context.Context, id, key string) error
 	Prune(ctx context.Context) error
+	Go(ctx context.Context, id string, fn func(ctx context.Context), report func(p any, stack []byte))
 	NewFileWriter(ctx context.Context, id string) *exports.FileWriter
 	WriteFile(ctx context.Context, id string, w io.Writer) error
 }
@@ -194,7 +196,13 @@ func (e *Exports) Create(w http.ResponseWriter, r *http.Request) error {
 	copyUser := *u
 	copyUser.pending = nil
 	runCtx := withUser(context.WithoutCancel(ctx), &copyUser)
-	go e.run(runCtx, job, q, o, exporter)
+	// Counted among the detached work shutdown drains, and a panic in
+	// it (an encoder's bug) fails this job, not the process.
+	e.h.exports.Go(runCtx, job.ID, func(ctx context.Context) { e.run(ctx, job, q, o, exporter) }, func(p any, stack []byte) {
+		e.h.core.Log.ErrorContext(runCtx, "export panicked", "job", job.ID, "panic", fmt.Sprint(p), "stack", string(stack))
+		e.h.record(context.WithoutCancel(runCtx), audit.Entry{Action: audit.ActionExport, Reference: paths.PolicyList(mustQuery(job.View)),
+			Outcome: audit.OutcomeFailed, Message: fmt.Sprintf("format=%s columns=%s internal error", job.Format, strings.Join(exports.IDs(o.Columns), ","))}, nil)
+	})
 	if handlers.IsHTMX(r) {
 		return handlers.Render(w, r, http.StatusAccepted, policies.ExportStatus(e.jobView(job)))
 	}
@@ -214,6 +222,9 @@ func (e *Exports) run(ctx context.Context, job exports.Job, q index.Query, o exp
 	store := e.h.exports
 	var rows atomic.Int64
 	beat := make(chan struct{})
+	// The beat stops with the run, a panicking one too (Go recovers it).
+	stopBeat := sync.OnceFunc(func() { close(beat) })
+	defer stopBeat()
 	go func() {
 		t := time.NewTicker(exports.HeartbeatEvery)
 		defer t.Stop()
@@ -255,7 +266,7 @@ func (e *Exports) run(ctx context.Context, job exports.Job, q index.Query, o exp
 		// stale meanwhile stays failed, and so does its record.
 		return store.Finish(context.WithoutCancel(ctx), job.ID, int(rows.Load()), fw.Size())
 	}()
-	close(beat)
+	stopBeat()
 	n := int(rows.Load())
 	done := context.WithoutCancel(ctx)
 	entry := audit.Entry{Action: audit.ActionExport, Reference: paths.PolicyList(mustQuery(job.View)),

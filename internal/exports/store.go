@@ -132,6 +132,9 @@ type Store struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	pruner    sync.WaitGroup
+
+	// runs are the exports this process runs (Go, Drain).
+	runs runs
 }
 
 // migrationLockKey names the advisory lock of the store's migrations
@@ -220,7 +223,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, d: d, limits: cfg.Limits, now: cfg.Now, closing: make(chan struct{})}
+	s := &Store{db: db, d: d, limits: cfg.Limits, now: cfg.Now, closing: make(chan struct{}), runs: runs{stop: make(chan struct{})}}
 	if cfg.MaxOpenConns > 0 {
 		db.SetMaxOpenConns(cfg.MaxOpenConns)
 	}
