@@ -212,7 +212,13 @@ func sqliteMigrations() []sqlstore.Migration {
 		`ALTER TABLE index_rows ADD COLUMN termination_day TEXT`,
 		`CREATE INDEX index_rows_terminated ON index_rows (tenant, termination_day) WHERE termination_day IS NOT NULL`,
 		refillAfterV2,
-	}}, {Version: 3, Statements: dailyMigration()}}
+	}}, {Version: 3, Statements: dailyMigration()}, {Version: 4, Statements: []string{
+		// A reconciliation rewrites every row, most of them unchanged:
+		// the sums are then left alone instead of taken away and added
+		// back.
+		`DROP TRIGGER index_rows_daily_update`,
+		dailyUpdateTrigger(),
+	}}}
 }
 
 // dailyMigration creates index_daily (SQLite): per tenant, day, currency
@@ -230,38 +236,7 @@ func sqliteMigrations() []sqlstore.Migration {
 // first; one that leaves before it starts adds nothing. In force on D is
 // then the sum of the changes up to D.
 func dailyMigration() []string {
-	apply := func(row, sign string) []string {
-		leave := `CASE WHEN ` + row + `.status = 'cancelled' THEN
-			CASE WHEN ` + row + `.end_day IS NULL THEN ` + row + `.termination_day
-				ELSE min(date(` + row + `.end_day, '+1 day'), ` + row + `.termination_day) END
-			ELSE date(` + row + `.end_day, '+1 day') END`
-		// A cancelled row without a termination day is never in force.
-		counts := `(` + row + `.status = 'paid' OR (` + row + `.status = 'cancelled' AND ` + row + `.termination_day IS NOT NULL))`
-		up := func(day, created, gross, tax, cancelled, force, where string) string {
-			return `INSERT INTO index_daily (tenant, day, currency, product_id, created, gross, tax, cancelled, force)
-				SELECT ` + row + `.tenant, ` + day + `, ` + row + `.currency, ` + row + `.product_id, ` +
-				created + `, ` + gross + `, ` + tax + `, ` + cancelled + `, ` + force + ` WHERE ` + where + `
-				ON CONFLICT DO UPDATE SET created = created + excluded.created, gross = gross + excluded.gross,
-					tax = tax + excluded.tax, cancelled = cancelled + excluded.cancelled, force = force + excluded.force;`
-		}
-		return []string{
-			up(row+`.created_day`, sign+`1`, sign+row+`.gross_minor`, sign+row+`.tax_minor`, `0`, `0`, `true`),
-			up(row+`.termination_day`, `0`, `0`, `0`, sign+`1`, `0`, row+`.status = 'cancelled' AND `+row+`.termination_day IS NOT NULL`),
-			up(row+`.start_day`, `0`, `0`, `0`, `0`, sign+`1`, counts+` AND (`+leave+` IS NULL OR `+leave+` > `+row+`.start_day)`),
-			up(leave, `0`, `0`, `0`, `0`, opposite(sign)+`1`, counts+` AND `+leave+` IS NOT NULL AND `+leave+` > `+row+`.start_day`),
-		}
-	}
-	body := func(parts ...[]string) string {
-		var b strings.Builder
-		for _, p := range parts {
-			for _, stmt := range p {
-				b.WriteString(stmt)
-				b.WriteString("\n")
-			}
-		}
-		return b.String()
-	}
-	fields := `status, product_id, currency, gross_minor, tax_minor, created_day, start_day, end_day, termination_day`
+	apply, body, fields := dailyApply, dailyBody, dailyFields
 	stmts := []string{
 		`CREATE TABLE index_daily (
 			tenant TEXT NOT NULL,
@@ -293,6 +268,56 @@ func dailyMigration() []string {
 	stmts = append(stmts, `INSERT INTO index_daily SELECT tenant, day, currency, product_id, sum(created), sum(gross), sum(tax),
 		sum(cancelled), sum(force) FROM index_daily_fill GROUP BY tenant, day, currency, product_id`, `DROP TABLE index_daily_fill`)
 	return stmts
+}
+
+// dailyApply is the statements adding a row's share to index_daily
+// (sign "") or taking it away ("-"); row is new or old.
+func dailyApply(row, sign string) []string {
+	leave := `CASE WHEN ` + row + `.status = 'cancelled' THEN
+		CASE WHEN ` + row + `.end_day IS NULL THEN ` + row + `.termination_day
+			ELSE min(date(` + row + `.end_day, '+1 day'), ` + row + `.termination_day) END
+		ELSE date(` + row + `.end_day, '+1 day') END`
+	// A cancelled row without a termination day is never in force.
+	counts := `(` + row + `.status = 'paid' OR (` + row + `.status = 'cancelled' AND ` + row + `.termination_day IS NOT NULL))`
+	up := func(day, created, gross, tax, cancelled, force, where string) string {
+		return `INSERT INTO index_daily (tenant, day, currency, product_id, created, gross, tax, cancelled, force)
+			SELECT ` + row + `.tenant, ` + day + `, ` + row + `.currency, ` + row + `.product_id, ` +
+			created + `, ` + gross + `, ` + tax + `, ` + cancelled + `, ` + force + ` WHERE ` + where + `
+			ON CONFLICT DO UPDATE SET created = created + excluded.created, gross = gross + excluded.gross,
+				tax = tax + excluded.tax, cancelled = cancelled + excluded.cancelled, force = force + excluded.force;`
+	}
+	return []string{
+		up(row+`.created_day`, sign+`1`, sign+row+`.gross_minor`, sign+row+`.tax_minor`, `0`, `0`, `true`),
+		up(row+`.termination_day`, `0`, `0`, `0`, sign+`1`, `0`, row+`.status = 'cancelled' AND `+row+`.termination_day IS NOT NULL`),
+		up(row+`.start_day`, `0`, `0`, `0`, `0`, sign+`1`, counts+` AND (`+leave+` IS NULL OR `+leave+` > `+row+`.start_day)`),
+		up(leave, `0`, `0`, `0`, `0`, opposite(sign)+`1`, counts+` AND `+leave+` IS NOT NULL AND `+leave+` > `+row+`.start_day`),
+	}
+}
+
+// dailyBody joins statements into a trigger's body.
+func dailyBody(parts ...[]string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		for _, stmt := range p {
+			b.WriteString(stmt)
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+// dailyFields are the columns whose change moves a row's share.
+const dailyFields = `status, product_id, currency, gross_minor, tax_minor, created_day, start_day, end_day, termination_day`
+
+// dailyUpdateTrigger moves a changed row's share, only when one of
+// dailyFields really changed.
+func dailyUpdateTrigger() string {
+	var when []string
+	for _, f := range strings.Split(dailyFields, ", ") {
+		when = append(when, `old.`+f+` IS NOT new.`+f)
+	}
+	return `CREATE TRIGGER index_rows_daily_update AFTER UPDATE OF ` + dailyFields + ` ON index_rows WHEN ` +
+		strings.Join(when, ` OR `) + ` BEGIN ` + dailyBody(dailyApply("old", "-"), dailyApply("new", "")) + ` END`
 }
 
 // opposite is the other sign ("" is +).
@@ -400,7 +425,8 @@ func pgCountsMigration() []string {
 	apply := func(parts ...string) string {
 		return `INSERT INTO index_counts AS c (tenant, status, product_id, currency, expired, n)
 			SELECT tenant, status, product_id, currency, expired, sum(n) FROM (` + strings.Join(parts, " UNION ALL ") + `) x
-			GROUP BY tenant, status, product_id, currency, expired ORDER BY tenant, status, product_id, currency, expired
+			GROUP BY tenant, status, product_id, currency, expired HAVING sum(n) <> 0
+			ORDER BY tenant, status, product_id, currency, expired
 			ON CONFLICT (tenant, status, product_id, currency, expired) DO UPDATE SET n = c.n + excluded.n`
 	}
 	return append([]string{
@@ -419,8 +445,9 @@ func pgCountsMigration() []string {
 // pgStatementTriggers keeps index_<name> from index_rows: a function and
 // a statement trigger per kind of write, applying what the statement's
 // old rows take away and its new rows add (contrib of a relation and a
-// sign; apply turns contributions into one upsert), then fills it from
-// the rows already there.
+// sign; apply turns contributions into one upsert, leaving out the
+// groups whose changes cancel out, such as an unchanged row rewritten),
+// then fills it from the rows already there.
 func pgStatementTriggers(name string, apply func(parts ...string) string, contrib func(rel, sign string) string) []string {
 	fn := func(op, body string) string {
 		return `CREATE FUNCTION index_` + name + `_` + op + `() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -468,7 +495,9 @@ func pgDailyMigration() []string {
 		return `INSERT INTO index_daily AS d (tenant, day, currency, product_id, created, gross, tax, cancelled, force)
 			SELECT tenant, day, currency, product_id, sum(created), sum(gross), sum(tax), sum(cancelled), sum(force)
 			FROM (` + strings.Join(parts, " UNION ALL ") + `) c
-			GROUP BY tenant, day, currency, product_id ORDER BY tenant, day, currency, product_id
+			GROUP BY tenant, day, currency, product_id
+			HAVING sum(created) <> 0 OR sum(gross) <> 0 OR sum(tax) <> 0 OR sum(cancelled) <> 0 OR sum(force) <> 0
+			ORDER BY tenant, day, currency, product_id
 			ON CONFLICT (tenant, day, currency, product_id) DO UPDATE SET created = d.created + excluded.created,
 				gross = d.gross + excluded.gross, tax = d.tax + excluded.tax, cancelled = d.cancelled + excluded.cancelled,
 				force = d.force + excluded.force`
