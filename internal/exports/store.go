@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"strings"
 	"sync"
@@ -315,35 +316,68 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// querier is a database or a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tenantLock names the advisory lock a PostgreSQL Create holds for its
+// tenant, so that two instances creating at once cannot both pass the
+// tenant's bounds. SQLite's write transaction (BEGIN IMMEDIATE) is the
+// lock there.
+func tenantLock(tenant string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("exports\x00" + tenant))
+	return int64(h.Sum64()) // #nosec G115 -- a lock name; wrapping is fine
+}
+
 // Create records a new running job for j's tenant and owner, after
 // pruning what expired and making room within the tenant's limits. When
-// the owner has an export running it returns that job and ErrBusy.
+// the owner has an export running it returns that job and ErrBusy. The
+// checks and the insert are one transaction, under a per-tenant lock on
+// PostgreSQL: concurrent creates on any instance keep the bounds.
 func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
 	if j.Tenant == "" || j.Owner == "" {
 		return Job{}, errors.New("exports: a job needs a tenant and an owner")
 	}
-	now := s.now()
 	if err := s.Prune(ctx); err != nil {
 		return Job{}, err
 	}
-	if err := s.failStale(ctx, j.Tenant, now); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Job{}, s.fail("creating a job", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if s.d == sqlstore.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, tenantLock(j.Tenant)); err != nil {
+			return Job{}, s.fail("locking the tenant's jobs", err)
+		}
+	}
+	now := s.now()
+	if err := s.failStale(ctx, tx, j.Tenant, now); err != nil {
 		return Job{}, err
 	}
-	if running, ok, err := s.Running(ctx, j.Tenant, j.Owner); err != nil {
+	if running, ok, err := s.running(ctx, tx, j.Tenant, j.Owner); err != nil {
 		return Job{}, err
 	} else if ok {
 		return running, ErrBusy
 	}
-	if err := s.makeRoom(ctx, j.Tenant); err != nil {
+	if err := s.makeRoom(ctx, tx, j.Tenant); err != nil {
 		return Job{}, err
 	}
 	j.ID, j.State, j.Rows, j.Bytes, j.Error = newID(), StateRunning, 0, 0, ""
 	j.Created, j.Heartbeat, j.Expires = now, now, now.Add(s.limits.TTL)
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO exports_jobs (`+jobColumns+`)
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO exports_jobs (`+jobColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, '', $10, $11, $12, NULL, $13)`),
 		j.ID, j.Tenant, j.Owner, string(j.Format), j.View, j.Params, j.Filename, j.State, j.Total,
 		s.d.Time(j.Created), s.d.Time(j.Heartbeat), s.d.Time(j.Expires), j.Capped)
+	if err == nil {
+		err = tx.Commit()
+	}
 	if err != nil {
+		_ = tx.Rollback()
 		// The unique index: another instance started one meanwhile.
 		if running, ok, rerr := s.Running(ctx, j.Tenant, j.Owner); rerr == nil && ok {
 			return running, ErrBusy
@@ -355,8 +389,8 @@ func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
 
 // failStale marks the tenant's running jobs whose instance stopped
 // beating as failed, so that their owners may start again.
-func (s *Store) failStale(ctx context.Context, tenant string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET state = 'failed', error = 'exports.error.stale'
+func (s *Store) failStale(ctx context.Context, db querier, tenant string, now time.Time) error {
+	_, err := db.ExecContext(ctx, s.q(`UPDATE exports_jobs SET state = 'failed', error = 'exports.error.stale'
 		WHERE tenant = $1 AND state = 'running' AND heartbeat_at < $2`), tenant, s.d.Time(now.Add(-StaleAfter)))
 	if err != nil {
 		return s.fail("failing stale jobs", err)
@@ -366,8 +400,8 @@ func (s *Store) failStale(ctx context.Context, tenant string, now time.Time) err
 
 // makeRoom deletes the tenant's oldest finished jobs until one more
 // fits the limits; ErrFull when the running ones alone fill them.
-func (s *Store) makeRoom(ctx context.Context, tenant string) error {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, state, bytes FROM exports_jobs WHERE tenant = $1 ORDER BY created_at, id`), tenant)
+func (s *Store) makeRoom(ctx context.Context, db querier, tenant string) error {
+	rows, err := db.QueryContext(ctx, s.q(`SELECT id, state, bytes FROM exports_jobs WHERE tenant = $1 ORDER BY created_at, id`), tenant)
 	if err != nil {
 		return s.fail("listing jobs", err)
 	}
@@ -402,7 +436,7 @@ func (s *Store) makeRoom(ctx context.Context, tenant string) error {
 		if k.running {
 			continue
 		}
-		if err := s.delete(ctx, k.id); err != nil {
+		if err := s.delete(ctx, db, k.id); err != nil {
 			return err
 		}
 		count--
@@ -414,11 +448,11 @@ func (s *Store) makeRoom(ctx context.Context, tenant string) error {
 	return nil
 }
 
-func (s *Store) delete(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM exports_chunks WHERE job_id = $1`), id); err != nil {
+func (s *Store) delete(ctx context.Context, db querier, id string) error {
+	if _, err := db.ExecContext(ctx, s.q(`DELETE FROM exports_chunks WHERE job_id = $1`), id); err != nil {
 		return s.fail("deleting a file", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM exports_jobs WHERE id = $1`), id); err != nil {
+	if _, err := db.ExecContext(ctx, s.q(`DELETE FROM exports_jobs WHERE id = $1`), id); err != nil {
 		return s.fail("deleting a job", err)
 	}
 	return nil
@@ -436,7 +470,7 @@ func (s *Store) Prune(ctx context.Context) error {
 			return err
 		}
 		for _, id := range ids {
-			if err := s.delete(ctx, id); err != nil {
+			if err := s.delete(ctx, s.db, id); err != nil {
 				return err
 			}
 			deleted++
@@ -501,7 +535,11 @@ func (s *Store) expired(ctx context.Context) ([]string, error) {
 
 // Running is the owner's running job that still beats, if any.
 func (s *Store) Running(ctx context.Context, tenant, owner string) (Job, bool, error) {
-	j, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM exports_jobs
+	return s.running(ctx, s.db, tenant, owner)
+}
+
+func (s *Store) running(ctx context.Context, db querier, tenant, owner string) (Job, bool, error) {
+	j, err := scanJob(db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM exports_jobs
 		WHERE tenant = $1 AND owner = $2 AND state = 'running'`), tenant, owner))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

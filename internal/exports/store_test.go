@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,7 @@ var storeTests = []struct {
 	{"tenant byte bound", testStoreTenantBytes},
 	{"failed jobs drop their file", testStoreFailDropsFile},
 	{"expired files are pruned on their own", testStorePrunesOnItsOwn},
+	{"the tenant's job bound holds under concurrent creates", testStoreConcurrentCreates},
 }
 
 func TestSQLite(t *testing.T) {
@@ -641,5 +643,42 @@ func TestSQLitePruneOverwrites(t *testing.T) {
 	}
 	if onDisk() {
 		t.Error("the expired file's bytes are still in the database's files after the prune")
+	}
+}
+
+// testStoreConcurrentCreates: many users of one tenant starting exports
+// at once (on one instance or several sharing the database) never make
+// the tenant hold more jobs than JobsPerTenant: the rest are ErrFull.
+func testStoreConcurrentCreates(t *testing.T, openStore opener) {
+	ctx := context.Background()
+	const bound, users = 3, 16
+	s, _ := openStore(t, exports.Limits{JobsPerTenant: bound, BytesPerTenant: 1 << 30, BytesPerJob: 1 << 20, TTL: time.Hour})
+	var wg sync.WaitGroup
+	errs := make(chan error, users)
+	start := make(chan struct{})
+	for i := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := s.Create(ctx, job("t1", fmt.Sprintf("user%d", i)))
+			errs <- err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	created := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case errors.Is(err, exports.ErrFull):
+		default:
+			t.Errorf("create: %v", err)
+		}
+	}
+	if created != bound {
+		t.Errorf("%d jobs created by %d users at once, want the bound %d", created, users, bound)
 	}
 }
