@@ -407,31 +407,69 @@ func (rv *Review) Expiring(w http.ResponseWriter, r *http.Request) error {
 		}
 		days = n
 	}
-	text := strings.TrimSpace(q.Get("q"))
+	// The list's own filters (text, product, currency, dates, premium)
+	// narrow the worklist; its status, end range and order are the
+	// worklist's.
+	st, problems, err := rv.h.Policies.parseSearch(r, listState{Page: 1, Size: expiringLimit}, u.ReadOnly())
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return &handlers.Error{Status: http.StatusBadRequest, MessageKey: "review.error.filter"}
+	}
+	st.Status, st.EndFrom, st.EndTo, st.Sort, st.View, st.Cols = nil, "", "", "", "", ""
+	keep := st.values()
+	keep.Del("size")
 	f := formatter(ctx)
-	v := review.ExpiringView{Meta: rv.h.core.Meta(r, i18n.T(ctx, "review.expiring.title")), Query: text}
+	v := review.ExpiringView{Meta: rv.h.core.Meta(r, i18n.T(ctx, "review.expiring.title")), Query: st.Q}
 	v.Meta.Nav = layout.SectionExpiring
 	for _, d := range expiringHorizons {
-		link := url.Values{"days": {strconv.Itoa(d)}}
-		if text != "" {
-			link.Set("q", text)
+		link := url.Values{}
+		for k, vs := range keep {
+			link[k] = vs
 		}
+		link.Set("days", strconv.Itoa(d))
 		v.Days = append(v.Days, review.DaysOption{Days: d, Selected: d == days, URL: paths.ReviewExpiring + "?" + link.Encode()})
 	}
 	if _, why := rv.reviewIndex(ctx, u.Tenant); why != "" {
 		v.UnavailableKey = why
 		return handlers.Render(w, r, http.StatusOK, review.ExpiringPage(v))
 	}
-	iq := expiringQuery(u.Tenant, u.ReadOnly(), today, days, text)
+	iq := st.indexQuery(u.Tenant, u.ReadOnly())
+	base := expiringQuery(u.Tenant, u.ReadOnly(), today, days, st.Q)
+	iq.Status, iq.EndFrom, iq.EndTo, iq.Sort, iq.Offset, iq.Limit = base.Status, base.EndFrom, base.EndTo, base.Sort, 0, base.Limit
+	facets, err := rv.h.index.Facets(ctx, iq)
+	if err != nil {
+		return err
+	}
+	for _, g := range []struct {
+		name, legendKey string
+		counts          map[string]int
+		chosen          []string
+		label           func(string) string
+	}{
+		{"product", "policies.filter.product", facets.Product, st.Product, rv.h.Policies.productName},
+		{"currency", "policies.filter.currency", facets.Currency, st.Curr, strings.ToUpper},
+	} {
+		fg := review.FilterGroup{Name: g.name, LegendKey: g.legendKey}
+		for _, val := range slices.Sorted(maps.Keys(g.counts)) {
+			fg.Options = append(fg.Options, review.FilterOption{Value: val, Label: g.label(val), Count: g.counts[val],
+				Checked: slices.Contains(g.chosen, val)})
+		}
+		if len(fg.Options) > 1 || len(g.chosen) > 0 {
+			v.Filters = append(v.Filters, fg)
+		}
+	}
 	page, err := rv.h.index.Search(ctx, iq)
 	if err != nil {
 		return err
 	}
 	v.Total, v.Capped = page.Total, page.Total > len(page.Rows)
-	lv := url.Values{"status": {"paid"}, "end_from": {iq.EndFrom}, "end_to": {iq.EndTo}, "sort": {index.SortEnd}}
-	if text != "" {
-		lv.Set("q", text)
-	}
+	lv := keep
+	lv.Set("status", "paid")
+	lv.Set("end_from", iq.EndFrom)
+	lv.Set("end_to", iq.EndTo)
+	lv.Set("sort", index.SortEnd)
 	v.ListURL = paths.PolicyList(lv)
 	for _, row := range page.Rows {
 		end := row.EndDate

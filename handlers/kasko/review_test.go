@@ -147,11 +147,15 @@ func TestReviewWithoutIndex(t *testing.T) {
 // days, the list link counts the same, and a bad horizon is refused.
 func TestExpiringWorklist(t *testing.T) {
 	t.Parallel()
-	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 600}, Index: true,
-		IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	// A book that leads up to today, so that policies expire soon.
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 1500, ReferenceDate: time.Now().UTC().Truncate(24 * time.Hour)},
+		Index: true, IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
 	srv.WaitIndexed(t)
 	b := srv.SignedIn(t, sandbox.KeyASecretTest)
 	doc := b.Page(t, "/review/expiring?days=90", http.StatusOK).Doc
+	if doc.Find(`[data-testid="expiring-row"]`).Length() == 0 {
+		t.Fatal("a book leading up to today has no policy expiring within 90 days")
+	}
 	rows := doc.Find(`[data-testid="expiring-row"]`)
 	rows.Each(func(_ int, r *goquery.Selection) {
 		if n := number(t, r.Find(`[data-testid="days-left"]`).Text()); n < 0 || n > 91 {
@@ -182,6 +186,37 @@ func TestExpiringWorklist(t *testing.T) {
 		t.Errorf("badge %q, worklist of 30 days %d", badge, n)
 	}
 	b.Page(t, "/review/expiring?days=13", http.StatusBadRequest)
+	b.Page(t, "/review/expiring?days=90&currency=euro", http.StatusBadRequest)
+	b.Page(t, "/review/expiring?days=90&created_from=2026-02-01&created_to=2026-01-01", http.StatusBadRequest)
+
+	// The list's filters narrow the worklist, and its list link keeps them.
+	wide := b.Page(t, "/review/expiring?days=90", http.StatusOK).Doc
+	filter, cur := "", ""
+	for _, name := range []string{"currency", "product"} {
+		opts := wide.Find(`[data-testid="expiring-filter-` + name + `"] input[type="checkbox"]`)
+		if opts.Length() > 1 {
+			filter, cur = name, opts.First().AttrOr("value", "")
+			break
+		}
+	}
+	if filter == "" {
+		t.Fatal("the 90-day worklist offers no currency or product to narrow by")
+	}
+	narrow := b.Page(t, "/review/expiring?days=90&"+filter+"="+cur, http.StatusOK).Doc
+	if narrow.Find(`[data-testid="expiring-filter-`+filter+`"] input[value="`+cur+`"][checked]`).Length() != 1 {
+		t.Errorf("the chosen %s %s is not ticked", filter, cur)
+	}
+	n = 0
+	if narrow.Find(`[data-testid="expiring-row"]`).Length() > 0 {
+		n = number(t, regexp.MustCompile(`[\d,]+`).FindString(narrow.Find(`[data-testid="expiring-total"]`).Text()))
+	}
+	link, _ := narrow.Find(`[data-testid="expiring-list"]`).Attr("href")
+	if !strings.Contains(link, filter+"="+cur) {
+		t.Errorf("the list link %s drops the %s", link, filter)
+	}
+	if got := listTotal(t, b.Page(t, link, http.StatusOK).Doc); got != n {
+		t.Errorf("the %s worklist counts %d, its list %d", cur, n, got)
+	}
 }
 
 // TestReviewFiguresMatchTheUpstream counts, straight from the sandbox's

@@ -99,14 +99,30 @@ type ReasonRow struct {
 
 // ExpiringView is the expiry worklist.
 type ExpiringView struct {
-	Meta           layout.PageMeta
-	Days           []DaysOption
-	Query          string
+	Meta  layout.PageMeta
+	Days  []DaysOption
+	Query string
+	// Filters are the product and currency choices, with counts.
+	Filters        []FilterGroup
 	UnavailableKey string
 	Total          int
 	Capped         bool
 	ListURL        string // the same rows in the policy list
 	Weeks          []Week
+}
+
+// FilterGroup is one filter of the worklist: checkboxes named Name.
+type FilterGroup struct {
+	Name, LegendKey string
+	Options         []FilterOption
+}
+
+// FilterOption is one value, how many policies of the worklist have it,
+// and whether it is chosen.
+type FilterOption struct {
+	Value, Label string
+	Count        int
+	Checked      bool
 }
 
 // DaysOption is one horizon (7, 30, 60, 90 days).
