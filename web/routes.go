@@ -71,7 +71,8 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("POST /policies/columns", wrap(k.SignedIn(k.SavedViews.Columns)))
 
 	// The audit log.
-	mux.Handle("GET /audit", wrap(k.SignedIn(k.Audit.List)))
+	// A partner-only session is sent to its own log (/casco/audit).
+	mux.Handle("GET /audit", wrap(p.OwnAudit(k.SignedIn(k.Audit.List))))
 	mux.Handle("GET /review", wrap(k.SignedIn(k.Review.Overview)))
 	mux.Handle("GET /review/expiring", wrap(k.SignedIn(k.Review.Expiring)))
 

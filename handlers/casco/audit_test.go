@@ -82,10 +82,10 @@ func TestPartnerAuditIsTheAccounts(t *testing.T) {
 	}
 
 	// /audit is the KASKO tenants': a partner without a key is sent to
-	// sign in with one, and sees no entry.
+	// its own log (issue 14), and sees no KASKO entry.
 	r := demo.Get("/audit")
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/signin") {
-		t.Errorf("a partner's GET /audit = %d to %q, want the sign-in page", r.Status, r.Header.Get("Location"))
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/casco/audit" {
+		t.Errorf("a partner's GET /audit = %d to %q, want 303 to /casco/audit", r.Status, r.Header.Get("Location"))
 	}
 	// A KASKO session sees no partner's conversion on /audit.
 	k := srv.SignedIn(t, sandbox.KeyASecretTest).Page(t, "/audit", http.StatusOK)
@@ -99,4 +99,68 @@ func TestPartnerAuditIsTheAccounts(t *testing.T) {
 	if r := srv.SignedIn(t, sandbox.KeyASecretTest).Get("/casco/audit"); r.Status == http.StatusOK {
 		t.Error("a KASKO session without a partner login read /casco/audit")
 	}
+}
+
+// TestPartnerAuditRedirect: /audit sends a partner-only session to its
+// own log, and nothing else changes: an anonymous visitor still goes to
+// the KASKO sign-in, a session holding a KASKO key (with or without a
+// partner login) reads the KASKO log, and htmx gets a full navigation.
+// The partner navigation links the partner's log.
+func TestPartnerAuditRedirect(t *testing.T) {
+	t.Parallel()
+	srv := newCascoServer(t, sandbox.Options{})
+	demo := demoPartner(t, srv)
+
+	home := demo.Page(t, "/casco", http.StatusOK)
+	if got := home.Doc.Find(`[data-testid="nav-casco-audit"]`).AttrOr("href", ""); got != "/casco/audit" {
+		t.Errorf("partner navigation links the log at %q, want /casco/audit", got)
+	}
+	if home.Doc.Find(`[data-testid="nav-audit"]`).Length() != 0 {
+		t.Error("a partner-only session is offered the KASKO log")
+	}
+	tests := []struct {
+		name         string
+		b            *webtest.Browser
+		hx           bool
+		wantStatus   int
+		wantLocation string
+		wantHX       string
+	}{
+		{"partner only", demo, false, http.StatusSeeOther, "/casco/audit", ""},
+		{"partner only, htmx", demo, true, http.StatusNoContent, "", "/casco/audit"},
+		{"anonymous", srv.NewBrowser(t), false, http.StatusSeeOther, "/signin?next=%2Faudit", ""},
+		{"KASKO only", srv.SignedIn(t, sandbox.KeyASecretTest), false, http.StatusOK, "", ""},
+	}
+	both := partner(t, srv, sandbox.CascoDemoAccount, sandbox.CascoDemoPassword)
+	both.SignIn(sandbox.KeyASecretTest)
+	tests = append(tests, struct {
+		name         string
+		b            *webtest.Browser
+		hx           bool
+		wantStatus   int
+		wantLocation string
+		wantHX       string
+	}{"KASKO and partner", both, false, http.StatusOK, "", ""})
+	for _, tc := range tests {
+		var r webtest.Response
+		if tc.hx {
+			r = tc.b.Get("/audit", "HX-Request", "true")
+		} else {
+			r = tc.b.Get("/audit")
+		}
+		if r.Status != tc.wantStatus {
+			t.Errorf("%s: GET /audit = %d, want %d", tc.name, r.Status, tc.wantStatus)
+		}
+		if got := r.Header.Get("Location"); got != tc.wantLocation {
+			t.Errorf("%s: Location = %q, want %q", tc.name, got, tc.wantLocation)
+		}
+		if got := r.Header.Get("HX-Redirect"); got != tc.wantHX {
+			t.Errorf("%s: HX-Redirect = %q, want %q", tc.name, got, tc.wantHX)
+		}
+		if tc.wantStatus == http.StatusOK && r.Doc.Find(`h1`).Length() == 0 {
+			t.Errorf("%s: the KASKO log has no heading", tc.name)
+		}
+	}
+	// The partner's own log opens.
+	demo.Page(t, "/casco/audit", http.StatusOK)
 }

@@ -150,3 +150,23 @@ func partnerSignInTo(w http.ResponseWriter, r *http.Request, next string) error 
 	handlers.ToSignIn(w, r, paths.SignInPartnerNext(next))
 	return nil
 }
+
+// OwnAudit guards the KASKO audit log (GET /audit) for partners: a
+// session signed in with a CascoApi account and no KASKO key is sent to
+// the partner's own log (/casco/audit) instead of the KASKO sign-in.
+// Every other request goes to next unchanged, so the KASKO guard inside
+// it decides as before: a KASKO login (with or without a partner one)
+// sees the KASKO log, an anonymous visitor goes to the KASKO sign-in.
+func (h *Handlers) OwnAudit(next handlers.Func) handlers.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ctx := r.Context()
+		if h.core.Features.Casco {
+			_, kasko := h.core.Sessions.Kasko(ctx)
+			if l, partner := h.core.Sessions.Casco(ctx); partner && l.Account != "" && !kasko {
+				handlers.Redirect(w, r, paths.CascoAudit)
+				return nil
+			}
+		}
+		return next(w, r)
+	}
+}
