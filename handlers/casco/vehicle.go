@@ -99,7 +99,11 @@ func (s *vehicleStep) read(r *http.Request, q *quotes.Quote) quotes.VehicleForm 
 
 func (s *vehicleStep) check(r *http.Request, q *quotes.Quote, in *quotes.VehicleForm) (checked, error) {
 	if r.PostForm.Get("step") == "identify" {
-		return s.identify(r.Context(), in)
+		res, err := s.identify(r.Context(), in)
+		// Identifying fills the form in; only Save completes the step. A
+		// step done before stays done while identifying changed nothing.
+		res.done = q.Vehicle.Done && sameVehicle(q.Vehicle, *in)
+		return res, err
 	}
 	errs, err := s.checkAll(r.Context(), in)
 	return checked{errs: errs, done: len(errs) == 0}, err
@@ -268,7 +272,8 @@ func plateLike(p string) bool {
 
 // identify asks the identification helper about the vehicle as typed,
 // fills in its make, model and year and keeps its vehicle code; the
-// input is saved either way, and the step answers with how it went.
+// input is saved either way (not done: that is Save's), and the step
+// answers with how it went.
 func (s *vehicleStep) identify(ctx context.Context, in *quotes.VehicleForm) (checked, error) {
 	c := handlers.NewChecker(ctx)
 	if err := s.checkBasics(ctx, c, in); err != nil {
@@ -316,14 +321,17 @@ func (s *vehicleStep) identify(ctx context.Context, in *quotes.VehicleForm) (che
 			return checked{}, err
 		}
 	}
-	// Saved as typed, done or not as the whole step stands.
-	full := *in
-	all, err := s.checkAll(ctx, &full)
-	if err != nil {
-		return checked{}, err
-	}
-	res.done = len(all) == 0
+	// Saved as typed, and not done: the broker has not saved it yet.
 	return res, nil
+}
+
+// sameVehicle reports whether two vehicle forms hold the same input,
+// whatever their state (done, upstream messages).
+func sameVehicle(a, b quotes.VehicleForm) bool {
+	a.StepState, b.StepState = quotes.StepState{}, quotes.StepState{}
+	ja, _ := json.Marshal(a) // plain strings: cannot fail
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
 }
 
 // identificationRequest is the helper's body for the vehicle as typed
