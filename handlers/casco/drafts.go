@@ -16,31 +16,21 @@ type Drafts struct {
 	h *Handlers
 }
 
-// Create handles POST /casco/drafts: a new, empty quote, opened at its
-// first step.
+// Create handles POST /casco/drafts: a new quote, opened at its first
+// step. The account's newest quote with no vehicle yet is reopened
+// rather than another one made: repeated clicks (on one instance or
+// several, however close together) never fill the history with empty
+// drafts.
 func (d *Drafts) Create(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	account, err := d.h.partnerAccount(ctx)
 	if err != nil {
 		return err
 	}
-	// A click on "New quote" while an untouched one is among the newest
-	// opens that one: repeated clicks (or a script) must not fill the
-	// history with empty drafts.
-	recent, err := d.h.quotes.ListDrafts(ctx, account, quotes.Filter{Limit: reuseWindow})
-	if err != nil {
-		return err
-	}
-	for _, dr := range recent.Drafts {
-		if dr.Version == 1 && dr.Step == quotes.StepVehicle {
-			handlers.Redirect(w, r, paths.DraftStep(dr.ID, quotes.StepVehicle))
-			return nil
-		}
-	}
-	if recent.Total >= maxDrafts {
+	draft, _, err := d.h.quotes.FreshDraft(ctx, account, maxDrafts)
+	if errors.Is(err, quotes.ErrTooLarge) {
 		return &handlers.Error{Status: http.StatusConflict, MessageKey: "casco.drafts.too_many"}
 	}
-	draft, err := d.h.quotes.CreateDraft(ctx, account)
 	if err != nil {
 		return err
 	}
@@ -48,14 +38,9 @@ func (d *Drafts) Create(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-const (
-	// reuseWindow is how many of the newest drafts are looked at for an
-	// untouched one to reopen.
-	reuseWindow = 10
-	// maxDrafts bounds one partner account's quote history: far above a
-	// broker's year of quotes, far below what fills a disk.
-	maxDrafts = 5000
-)
+// maxDrafts bounds one partner account's quote history: far above a
+// broker's year of quotes, far below what fills a disk.
+const maxDrafts = 5000
 
 // Open handles GET /casco/drafts/{id}: the quote where it was left.
 func (d *Drafts) Open(w http.ResponseWriter, r *http.Request) error {

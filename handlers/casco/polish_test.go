@@ -1,18 +1,23 @@
 package casco_test
 
 import (
+	"context"
 	"net/http"
+	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/web/webtest"
 )
 
 // stepDone reports whether the step navigation marks step done.
 func stepDone(doc *goquery.Document, step string) bool {
-	return doc.Find(`[data-testid="nav-step-` + step + `"].done`).Length() == 1
+	return doc.Find(`[data-testid="nav-step-`+step+`"].done`).Length() == 1
 }
 
 // TestCascoIdentifyDoesNotCompleteTheStep: Identify fills the vehicle
@@ -85,5 +90,73 @@ func TestCascoIdentifyDoesNotCompleteTheStep(t *testing.T) {
 	r := b.Post(stepPath(id, "vehicle"), f)
 	if r.Status != http.StatusOK || stepDone(r.Doc, "vehicle") {
 		t.Errorf("re-identify with a change = %d, done %v; want 200, not done", r.Status, stepDone(r.Doc, "vehicle"))
+	}
+}
+
+// TestCascoNewQuoteReusesTheEmptyDraft: "New quote" reopens the
+// account's quote with no vehicle yet, however the clicks come: one
+// after another, two 200 ms apart on two instances over a SQLite store,
+// or many at once. The history lists one "New quote (no vehicle yet)".
+func TestCascoNewQuoteReusesTheEmptyDraft(t *testing.T) {
+	t.Parallel()
+	store, err := quotes.Open(context.Background(), quotes.Config{Path: filepath.Join(t.TempDir(), "quotes.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	a := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Quotes: store})
+	onA := demoPartner(t, a)
+	onB := onA.On(a.SecondInstance(t))
+
+	first := newDraft(t, onA)
+	if again := newDraft(t, onB); again != first {
+		t.Errorf("second click (other instance) opened %s, want %s", again, first)
+	}
+	// Two clicks about 200 ms apart, then a burst, on both instances.
+	ids := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range ids {
+		br := onA
+		if i%2 == 1 {
+			br = onB
+		}
+		wg.Go(func() {
+			if i == 1 {
+				time.Sleep(200 * time.Millisecond)
+			}
+			r := br.Post("/casco/drafts", nil)
+			ids[i] = r.Header.Get("Location")
+		})
+	}
+	wg.Wait()
+	for i, loc := range ids {
+		if loc != stepPath(first, "vehicle") {
+			t.Errorf("click %d went to %q, want %q", i, loc, stepPath(first, "vehicle"))
+		}
+	}
+	// A draft with a vehicle is no longer reopened; the next click makes
+	// one, and only one, new quote.
+	saveStep(t, onA, first, "vehicle", vehicleForm, "owner")
+	second := newDraft(t, onB)
+	if second == first {
+		t.Fatal("a quote with a vehicle was reopened as a new one")
+	}
+	if again := newDraft(t, onA); again != second {
+		t.Errorf("the click after = %s, want %s", again, second)
+	}
+	rows := onA.Page(t, "/casco", http.StatusOK).Doc.Find(`[data-testid="history-row"]`)
+	untitled := 0
+	rows.Each(func(_ int, s *goquery.Selection) {
+		if webtest.Text(s.Find(`[data-testid="history-open"]`)) == "New quote (no vehicle yet)" {
+			untitled++
+		}
+	})
+	if rows.Length() != 2 || untitled != 1 {
+		t.Errorf("history: %d rows, %d untitled; want 2 rows, 1 untitled", rows.Length(), untitled)
+	}
+	// An htmx click is a full navigation to the same draft.
+	r := onA.Post("/casco/drafts", nil, "HX-Request", "true")
+	if r.Status != http.StatusNoContent || r.Header.Get("HX-Redirect") != stepPath(second, "vehicle") {
+		t.Errorf("htmx new quote = %d to %q", r.Status, r.Header.Get("HX-Redirect"))
 	}
 }

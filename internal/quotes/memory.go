@@ -64,6 +64,36 @@ func (m *Memory) CreateDraft(_ context.Context, account string) (Draft, error) {
 	return d, nil
 }
 
+// FreshDraft implements Store.
+func (m *Memory) FreshDraft(_ context.Context, account string, limit int) (Draft, bool, error) {
+	if err := checkAccount(account); err != nil {
+		return Draft{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var fresh Draft
+	found, n := false, 0
+	for _, d := range m.drafts {
+		if d.Account != account {
+			continue
+		}
+		n++
+		if isFresh(d) && (!found || cmp.Or(d.UpdatedAt.Compare(fresh.UpdatedAt), cmp.Compare(d.ID, fresh.ID)) > 0) {
+			fresh, found = d, true
+		}
+	}
+	switch {
+	case found:
+		return copyDraft(fresh), false, nil
+	case n >= limit:
+		return Draft{}, false, tooLarge("the account has %d drafts, at most %d", n, limit)
+	}
+	now := m.clock.Stamp()
+	d := Draft{ID: newID(), Account: account, Step: StepVehicle, Version: 1, CreatedAt: now, UpdatedAt: now}
+	m.drafts[d.ID] = d
+	return d, true, nil
+}
+
 // GetDraft implements Store.
 func (m *Memory) GetDraft(_ context.Context, account, id string) (Draft, error) {
 	if err := checkDraftRef(account, id); err != nil {

@@ -147,6 +147,14 @@ type Page struct {
 type Store interface {
 	// CreateDraft starts an empty draft at StepVehicle, Version 1.
 	CreateDraft(ctx context.Context, account string) (Draft, error)
+	// FreshDraft opens a new quote for the account: its newest draft
+	// that has no vehicle yet (no title, at StepVehicle), or when there
+	// is none a new one (created true). The look and the creation are
+	// one step for every instance sharing the store, so that clicks on
+	// "New quote" however close together leave one empty draft. An
+	// account holding limit drafts or more gets ErrTooLarge instead of a
+	// new one.
+	FreshDraft(ctx context.Context, account string, limit int) (d Draft, created bool, err error)
 	// GetDraft returns the account's draft id (ErrNotFound when there is
 	// none, whoever else may own that id).
 	GetDraft(ctx context.Context, account, id string) (Draft, error)
@@ -302,6 +310,10 @@ func checkStep(step string) error {
 	}
 	return invalid("unknown step %q", step)
 }
+
+// isFresh reports whether d is a quote with no vehicle yet: the history
+// lists it as "New quote (no vehicle yet)", and FreshDraft reopens it.
+func isFresh(d Draft) bool { return d.Title == "" && d.Step == StepVehicle }
 
 // prepareDraft validates what SaveDraft stores and returns it normalized.
 func prepareDraft(d Draft) (Draft, error) {

@@ -133,6 +133,8 @@ func conformance(t *testing.T, b backend) {
 		{"policies", testPolicies, false},
 		{"concurrent policies", testConcurrentPolicies, false},
 		{"limits", testLimits, false},
+		{"fresh drafts", testFreshDraft, false},
+		{"concurrent fresh drafts", testConcurrentFreshDrafts, false},
 		{"reopen", testReopen, true},
 		{"migrations", testMigrations, true},
 	}

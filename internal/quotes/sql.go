@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"backoffice/internal/sqlstore"
@@ -95,6 +96,68 @@ func (s *sqlStore) CreateDraft(ctx context.Context, account string) (Draft, erro
 		return Draft{}, s.fail("creating a draft", err)
 	}
 	return d, nil
+}
+
+// FreshDraft implements Store. The look, the count and the insert are
+// one transaction: SQLite's write transaction (BEGIN IMMEDIATE) holds
+// the only write lock, PostgreSQL takes the account's advisory lock, so
+// that of concurrent calls on any instance one creates and the others
+// find its draft.
+func (s *sqlStore) FreshDraft(ctx context.Context, account string, limit int) (Draft, bool, error) {
+	if err := checkAccount(account); err != nil {
+		return Draft{}, false, err
+	}
+	var d Draft
+	created := false
+	err := s.inTx(ctx, "opening a new draft", func(tx *sql.Tx) error {
+		if s.d == sqlstore.Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, accountLock(account)); err != nil {
+				return s.fail("locking the account's drafts", err)
+			}
+		}
+		a := s.args()
+		q := `SELECT ` + draftColumns + ` FROM quotes_drafts WHERE account = ` + a.Add(account) +
+			` AND title = '' AND step = ` + a.Add(StepVehicle) + ` ORDER BY updated_at DESC, id DESC LIMIT 1`
+		var err error
+		d, err = scanDraft(tx.QueryRowContext(ctx, q, a.Vals...))
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return s.fail("reading drafts", err)
+		}
+		var n int
+		a = s.args()
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM quotes_drafts WHERE account = `+a.Add(account), a.Vals...).Scan(&n); err != nil {
+			return s.fail("counting drafts", err)
+		}
+		if n >= limit {
+			return tooLarge("the account has %d drafts, at most %d", n, limit)
+		}
+		now := s.clock.Stamp()
+		d = Draft{ID: newID(), Account: account, Step: StepVehicle, Version: 1, CreatedAt: now, UpdatedAt: now}
+		a = s.args()
+		q = `INSERT INTO quotes_drafts (id, account, step, version, created_at, updated_at) VALUES (` +
+			a.Add(d.ID) + `, ` + a.Add(d.Account) + `, ` + a.Add(d.Step) + `, ` + a.Add(d.Version) + `, ` +
+			a.Add(s.d.Time(now)) + `, ` + a.Add(s.d.Time(now)) + `)`
+		if _, err := tx.ExecContext(ctx, q, a.Vals...); err != nil {
+			return s.fail("creating a draft", err)
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return Draft{}, false, err
+	}
+	return d, created, nil
+}
+
+// accountLock is the PostgreSQL advisory lock FreshDraft holds for an
+// account.
+func accountLock(account string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("quotes\x00" + account))
+	return int64(h.Sum64()) // #nosec G115 -- a lock name; wrapping is fine
 }
 
 // scanDraft reads draftColumns.
