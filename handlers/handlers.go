@@ -169,6 +169,9 @@ func (c *Core) Meta(r *http.Request, title string) layout.PageMeta {
 		Languages: c.languages,
 		Path:      ReturnPath(r),
 	}
+	if c.Sessions != nil {
+		meta.Theme = c.Sessions.Preferences(r).Theme
+	}
 	for _, f := range c.frames {
 		f(r, &meta)
 	}

@@ -35,6 +35,7 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("POST /signout/kasko", wrap(c.Auth.SignOutKasko))
 	mux.Handle("POST /preferences/language", wrap(c.Prefs.Language))
 	mux.Handle("POST /preferences/times", wrap(c.Prefs.Times))
+	mux.Handle("POST /preferences/theme", wrap(c.Prefs.Theme))
 
 	// KASKO policy pages.
 	mux.Handle("GET /policies", wrap(k.SignedIn(k.Policies.List)))

@@ -22,6 +22,7 @@ const (
 	SignOutKasko    = "/signout/kasko"
 	PrefsLanguage   = "/preferences/language"
 	PrefsTimes      = "/preferences/times"
+	PrefsTheme      = "/preferences/theme"
 	Policies        = "/policies"
 	PolicyFind      = "/policies/find"
 	PolicyNew       = "/policies/new"

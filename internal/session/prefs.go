@@ -25,7 +25,14 @@ type Prefs struct {
 	// the list's order; nil shows them all. Only ids of ListColumns are
 	// kept (an unknown one is dropped on reading and on saving).
 	Columns []string
+	// Theme is "light" or "dark" when the viewer chose one over their
+	// system's setting; "" follows the system (prefers-color-scheme).
+	Theme string
 }
+
+// Themes are the colour themes a viewer may choose ("" follows the
+// system).
+func Themes() []string { return []string{"", "light", "dark"} }
 
 // ListColumns are the ids of the policy list's columns, in their order:
 // what a column choice may name.
@@ -106,6 +113,9 @@ func (m *Manager) Preferences(r *http.Request) Prefs {
 	if v, ok := s.Values["viewer_zone"].(string); ok {
 		p.ViewerZone = v
 	}
+	if v, ok := s.Values["theme"].(string); ok && slices.Contains(Themes(), v) {
+		p.Theme = v
+	}
 	if v, ok := s.Values["columns"].(string); ok && v != "" && len(v) <= maxColumnsValue {
 		p.Columns = CleanColumns(strings.Split(v, ","))
 	}
@@ -119,6 +129,9 @@ func (m *Manager) SavePreferences(w http.ResponseWriter, r *http.Request, p Pref
 	s.Values["page_size"] = p.PageSize
 	s.Values["times"] = p.Times
 	s.Values["viewer_zone"] = p.ViewerZone
+	if slices.Contains(Themes(), p.Theme) {
+		s.Values["theme"] = p.Theme
+	}
 	// One short string ("id,holder,status"), the cookie staying small.
 	if cols := CleanColumns(p.Columns); cols != nil {
 		s.Values["columns"] = strings.Join(cols, ",")

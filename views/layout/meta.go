@@ -43,6 +43,9 @@ type PageMeta struct {
 	// force ending within 30 days, for the badge.
 	Review   bool
 	Expiring int
+	// Theme is the viewer's chosen colour theme ("light", "dark"), ""
+	// to follow their system's.
+	Theme string
 	// Printed is the footer of every printed page: whose book it is and
 	// when it was printed ("" prints none).
 	Printed string
