@@ -77,6 +77,10 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("GET /review", wrap(k.SignedIn(k.Review.Overview)))
 	mux.Handle("GET /review/expiring", wrap(k.SignedIn(k.Review.Expiring)))
 
+	// The command palette's entries for the session (KASKO and partner
+	// logins alike; it checks which the session holds itself).
+	mux.Handle("GET /palette", wrap(k.Palette))
+
 	// KASKO webhooks (policy.created, policy.updated), signed per tenant:
 	// they keep the policy index live. Not a page: the receiver answers
 	// the sender in plain text.

@@ -102,7 +102,7 @@ func New(cfg Config) (*Server, error) {
 	fallback := errorpage.NewFallback(cfg.Catalog, a.Path("css/app.css"))
 	core := handlers.New(handlers.Config{
 		Logger:       cfg.Logger,
-		Assets:       layout.Assets{CSS: a.Path("css/app.css"), HTMX: a.Path("js/htmx.min.js"), App: a.Path("js/app.js"), Favicon: a.Path("img/favicon.svg")},
+		Assets:       layout.Assets{CSS: a.Path("css/app.css"), HTMX: a.Path("js/htmx.min.js"), App: a.Path("js/app.js"), Favicon: a.Path("img/favicon.svg"), Palette: a.Path("js/palette.js"), PaletteCSS: a.Path("css/palette.css")},
 		Features:     cfg.Features,
 		Sessions:     cfg.Sessions,
 		Languages:    cfg.Catalog.Languages(),

@@ -100,6 +100,10 @@ type Assets struct {
 	HTMX    string
 	App     string
 	Favicon string
+	// Palette and PaletteCSS are the keyboard shortcuts and command
+	// palette (palette.templ); "" loads none.
+	Palette    string
+	PaletteCSS string
 }
 
 // Section is a part of the dashboard in the main navigation.
