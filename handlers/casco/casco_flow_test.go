@@ -362,7 +362,7 @@ func TestCascoQuoteToPolicy(t *testing.T) {
 	// has the conversion.
 	home = b.Page(t, "/casco", http.StatusOK)
 	row := home.Doc.Find(`[data-testid="history-row"]`)
-	if row.Length() != 1 || !strings.Contains(webtest.Text(row), "Toyota Corolla · CJ12ABC · Țurcanu") || webtest.Text(row.Find(`[data-testid="history-step"]`)) != "Policy issued" {
+	if row.Length() != 1 || !strings.Contains(webtest.Text(row), "Toyota Corolla · CJ12ABC · Ștefan Țurcanu") || webtest.Text(row.Find(`[data-testid="history-step"]`)) != "Policy issued" {
 		t.Errorf("history row = %q", webtest.Text(row))
 	}
 	if row.Find(`[data-testid="history-policy-pdf"]`).AttrOr("href", "") != policyPDF {
@@ -567,7 +567,7 @@ func TestCascoInputIsEscaped(t *testing.T) {
 	if got := b.Page(t, stepPath(id, "owner"), http.StatusOK).Doc.Find(`#f-last_name`).AttrOr("value", ""); got != evil {
 		t.Errorf("last name shown = %q", got)
 	}
-	if got := webtest.Text(b.Page(t, "/casco", http.StatusOK).Doc.Find(`[data-testid="history-open"]`)); !strings.HasSuffix(got, evil) {
+	if got := webtest.Text(b.Page(t, "/casco", http.StatusOK).Doc.Find(`[data-testid="history-title"]`)); !strings.HasSuffix(got, evil) {
 		t.Errorf("history title = %q", got)
 	}
 	// A form posted from another site is refused.

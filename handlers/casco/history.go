@@ -48,9 +48,10 @@ func (hi *History) List(w http.ResponseWriter, r *http.Request) error {
 		v.NextURL = paths.CascoHistory(page + 1)
 	}
 	f := format.New(i18n.Lang(ctx))
-	for _, d := range list.Drafts {
+	details := h.titleDetails(r, list.Drafts)
+	for i, d := range list.Drafts {
 		row := cascoviews.DraftRow{
-			ID: d.ID, Title: d.Title, Step: cascoviews.Step(d.Step), URL: paths.Draft(d.ID),
+			ID: d.ID, Title: d.Title, Details: details[i], Step: cascoviews.Step(d.Step), URL: paths.Draft(d.ID),
 			UpdatedISO: d.UpdatedAt.UTC().Format(time.RFC3339),
 			Updated:    f.DateTime(h.core.Zones.Local(d.UpdatedAt, cascoZone)),
 		}
@@ -70,4 +71,40 @@ func (hi *History) List(w http.ResponseWriter, r *http.Request) error {
 		v.Drafts = append(v.Drafts, row)
 	}
 	return handlers.Render(w, r, http.StatusOK, cascoviews.Home(v))
+}
+
+// titleDetails is what follows each draft's title in the history, so
+// that two quotes of one car and holder read differently: the day the
+// quote was started and the insurers asked ("3 Dec 2026 · 3 insurers").
+// Where that still leaves two titles alike on the page, the time of day
+// is added. A draft with no title yet gets none.
+func (h *Handlers) titleDetails(r *http.Request, drafts []quotes.Draft) []string {
+	ctx := r.Context()
+	f := format.New(i18n.Lang(ctx))
+	compose := func(d quotes.Draft, withTime bool) string {
+		created := h.core.Zones.Local(d.CreatedAt, cascoZone)
+		parts := []string{f.Date(created)}
+		if withTime {
+			parts[0] = f.DateTime(created)
+		}
+		if d.Insurers > 0 {
+			parts = append(parts, i18n.T(ctx, "casco14.history.insurers", "count", d.Insurers))
+		}
+		return strings.Join(parts, " · ")
+	}
+	out := make([]string, len(drafts))
+	seen := map[string]int{}
+	for i, d := range drafts {
+		if d.Title == "" {
+			continue
+		}
+		out[i] = compose(d, false)
+		seen[d.Title+"\x00"+out[i]]++
+	}
+	for i, d := range drafts {
+		if d.Title != "" && seen[d.Title+"\x00"+out[i]] > 1 {
+			out[i] = compose(d, true)
+		}
+	}
+	return out
 }

@@ -3,13 +3,17 @@ package casco_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"backoffice/internal/format"
 	"backoffice/internal/quotes"
 	"backoffice/internal/sandbox"
 	"backoffice/web/webtest"
@@ -159,4 +163,80 @@ func TestCascoNewQuoteReusesTheEmptyDraft(t *testing.T) {
 	if r.Status != http.StatusNoContent || r.Header.Get("HX-Redirect") != stepPath(second, "vehicle") {
 		t.Errorf("htmx new quote = %d to %q", r.Status, r.Header.Get("HX-Redirect"))
 	}
+}
+
+// TestCascoHistoryTitlesDiffer: two quotes of one car and holder read
+// differently in the history: vehicle, plate, holder, the day, and the
+// insurers asked; alike in all of these, the time of day tells them
+// apart. A quote with no vehicle yet has no details.
+func TestCascoHistoryTitlesDiffer(t *testing.T) {
+	t.Parallel()
+	srv := newCascoServer(t, sandbox.Options{})
+	b := demoPartner(t, srv)
+	four := quoteUpTo(t, b)
+	askOffers(t, b, four)
+	two := newDraft(t, b)
+	saveStep(t, b, two, "vehicle", vehicleForm, "owner")
+	saveStep(t, b, two, "owner", ownerForm, "cover")
+	saveStep(t, b, two, "cover", func(v string) url.Values {
+		f := coverForm(v)
+		f["providers"] = []string{"generali", "allianz"}
+		return f
+	}, "offers")
+	askOffers(t, b, two)
+	fresh := newDraft(t, b)
+
+	f := format.New("en")
+	today := f.Date(time.Now().In(mustZone(t, "Europe/Bucharest")))
+	titles := map[string]string{}
+	b.Page(t, "/casco", http.StatusOK).Doc.Find(`[data-testid="history-row"]`).Each(func(_ int, s *goquery.Selection) {
+		titles[s.AttrOr("data-draft", "")] = webtest.Text(s.Find(`[data-testid="history-open"]`))
+	})
+	want := map[string]string{
+		four:  "Toyota Corolla · CJ12ABC · Ștefan Țurcanu · " + today + " · 4 insurers",
+		two:   "Toyota Corolla · CJ12ABC · Ștefan Țurcanu · " + today + " · 2 insurers",
+		fresh: "New quote (no vehicle yet)",
+	}
+	for id, w := range want {
+		if titles[id] != webtest.Squash(w) {
+			t.Errorf("title of %s = %q, want %q", id, titles[id], webtest.Squash(w))
+		}
+	}
+	if titles[four] == titles[two] {
+		t.Error("two quotes of one car and holder have one title")
+	}
+
+	// Alike in vehicle, holder, day and insurers: the time is added.
+	same := newDraft(t, b)
+	saveStep(t, b, same, "vehicle", vehicleForm, "owner")
+	saveStep(t, b, same, "owner", ownerForm, "cover")
+	saveStep(t, b, same, "cover", coverForm, "offers")
+	askOffers(t, b, same)
+	doc := b.Page(t, "/casco", http.StatusOK).Doc
+	for _, id := range []string{four, same} {
+		got := webtest.Text(doc.Find(`[data-draft="` + id + `"] [data-testid="history-details"]`))
+		if !timeOfDay.MatchString(got) || !strings.Contains(got, "4 insurers") {
+			t.Errorf("details of %s = %q, want the date with the time and 4 insurers", id, got)
+		}
+	}
+	if got := webtest.Text(doc.Find(`[data-draft="` + two + `"] [data-testid="history-details"]`)); timeOfDay.MatchString(got) {
+		t.Errorf("details of a quote unlike the others = %q, want no time", got)
+	}
+	// In Romanian, the insurers are counted in Romanian.
+	b.Header.Set("Accept-Language", "ro")
+	ro := webtest.Text(b.Page(t, "/casco", http.StatusOK).Doc.Find(`[data-draft="` + two + `"] [data-testid="history-details"]`))
+	if !strings.HasSuffix(ro, "2 asigurători") {
+		t.Errorf("Romanian details = %q, want … 2 asigurători", ro)
+	}
+}
+
+var timeOfDay = regexp.MustCompile(`\d{1,2}:\d{2}`)
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }

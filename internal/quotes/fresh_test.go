@@ -98,3 +98,23 @@ func testConcurrentFreshDrafts(t *testing.T, st store) {
 		t.Errorf("%d drafts after concurrent FreshDraft calls, want 1", got)
 	}
 }
+
+// testListInsurers: ListDrafts says how many insurers each draft's
+// offers come from (a provider with several offers counts once).
+func testListInsurers(t *testing.T, st store) {
+	s := st.open(t)
+	asked, none := mustCreate(t, s, broker), mustCreate(t, s, broker)
+	if err := s.ReplaceOffers(ctx, broker, asked.ID, []quotes.Offer{
+		{Provider: "generali", OfferID: "1"}, {Provider: "generali", OfferID: "2"},
+		{Provider: "allianz", OfferID: "3"}, {Provider: "groupama", Error: "down"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, d := range mustList(t, s, broker, quotes.Filter{Limit: 10}).Drafts {
+		got[d.ID] = d.Insurers
+	}
+	if got[asked.ID] != 3 || got[none.ID] != 0 {
+		t.Errorf("insurers = %d and %d, want 3 and 0", got[asked.ID], got[none.ID])
+	}
+}

@@ -141,6 +141,11 @@ func (m *Memory) ListDrafts(_ context.Context, account string, f Filter) (Page, 
 	for _, d := range m.drafts {
 		if d.Account == account {
 			d.Vehicle, d.Owner, d.Cover = nil, nil, nil
+			providers := map[string]bool{}
+			for _, o := range m.offers[d.ID] {
+				providers[o.Provider] = true
+			}
+			d.Insurers = len(providers)
 			match = append(match, d)
 		}
 	}

@@ -107,8 +107,9 @@ func (q *Quote) Reachable(step string) bool {
 }
 
 // Title names the draft in the history: vehicle, plate, holder
-// ("Dacia Logan · B-123-ABC · Popescu"), cut to MaxTitle bytes, which
-// SaveDraft would otherwise refuse.
+// ("Dacia Logan · B-123-ABC · Ion Popescu"), cut to MaxTitle bytes,
+// which SaveDraft would otherwise refuse. The history adds the date and
+// the insurers asked, in the viewer's language.
 func (q *Quote) Title() string {
 	var parts []string
 	if v := strings.TrimSpace(q.Vehicle.Make + " " + q.Vehicle.Model); v != "" {
@@ -117,10 +118,8 @@ func (q *Quote) Title() string {
 	if q.Vehicle.Plate != "" {
 		parts = append(parts, q.Vehicle.Plate)
 	}
-	if q.Owner.IsCompany() && q.Owner.CompanyName != "" {
-		parts = append(parts, q.Owner.CompanyName)
-	} else if !q.Owner.IsCompany() && q.Owner.LastName != "" {
-		parts = append(parts, q.Owner.LastName)
+	if h := q.HolderName(); h != "" {
+		parts = append(parts, h)
 	}
 	return truncate(strings.Join(parts, " · "), MaxTitle)
 }

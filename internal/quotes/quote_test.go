@@ -209,7 +209,7 @@ func TestTitle(t *testing.T) {
 		want string
 	}{
 		{"empty", quotes.Quote{}, ""},
-		{"person", quotes.Quote{Vehicle: vehicle, Owner: quotes.OwnerForm{Kind: quotes.OwnerPerson, FirstName: "Ion", LastName: "Popescu"}}, "Dacia Logan · B-123-ABC · Popescu"},
+		{"person", quotes.Quote{Vehicle: vehicle, Owner: quotes.OwnerForm{Kind: quotes.OwnerPerson, FirstName: "Ion", LastName: "Popescu"}}, "Dacia Logan · B-123-ABC · Ion Popescu"},
 		{"no kind is a person", quotes.Quote{Vehicle: vehicle, Owner: quotes.OwnerForm{LastName: "Popescu"}}, "Dacia Logan · B-123-ABC · Popescu"},
 		{"company", quotes.Quote{Vehicle: vehicle, Owner: quotes.OwnerForm{Kind: quotes.OwnerCompany, CompanyName: "SC Exemplu SRL", LastName: "Popescu"}}, "Dacia Logan · B-123-ABC · SC Exemplu SRL"},
 		{"company without a name", quotes.Quote{Vehicle: vehicle, Owner: quotes.OwnerForm{Kind: quotes.OwnerCompany, LastName: "Popescu"}}, "Dacia Logan · B-123-ABC"},

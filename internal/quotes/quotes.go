@@ -86,8 +86,12 @@ type Draft struct {
 	// microseconds.
 	CreatedAt, UpdatedAt time.Time
 	// Title names the draft in the history list ("Dacia Logan ·
-	// B-123-ABC · Popescu"); at most MaxTitle bytes.
+	// B-123-ABC · Ion Popescu"); at most MaxTitle bytes.
 	Title string
+	// Insurers is how many insurers the draft's current offers come
+	// from (asked, answered or not); set by ListDrafts only, for the
+	// history to tell two quotes of one car apart.
+	Insurers int
 }
 
 // Offer is one provider's answer to a request for quotes: an offer, or

@@ -135,6 +135,7 @@ func conformance(t *testing.T, b backend) {
 		{"limits", testLimits, false},
 		{"fresh drafts", testFreshDraft, false},
 		{"concurrent fresh drafts", testConcurrentFreshDrafts, false},
+		{"list counts insurers", testListInsurers, false},
 		{"reopen", testReopen, true},
 		{"migrations", testMigrations, true},
 	}

@@ -231,7 +231,8 @@ func (s *sqlStore) ListDrafts(ctx context.Context, account string, f Filter) (Pa
 		return Page{}, err
 	}
 	a := s.args()
-	q := `SELECT id, account, step, title, version, created_at, updated_at, COUNT(*) OVER () FROM quotes_drafts
+	q := `SELECT id, account, step, title, version, created_at, updated_at, COUNT(*) OVER (),
+		(SELECT COUNT(DISTINCT provider) FROM quotes_offers WHERE quotes_offers.draft_id = quotes_drafts.id) FROM quotes_drafts
 		WHERE account = ` + a.Add(account) + ` ORDER BY updated_at DESC, id DESC LIMIT ` + a.Add(f.Limit) + ` OFFSET ` + a.Add(f.Offset)
 	rows, err := s.db.QueryContext(ctx, q, a.Vals...)
 	if err != nil {
@@ -242,7 +243,7 @@ func (s *sqlStore) ListDrafts(ctx context.Context, account string, f Filter) (Pa
 	for rows.Next() {
 		var d Draft
 		var created, updated sqlstore.Time
-		if err := rows.Scan(&d.ID, &d.Account, &d.Step, &d.Title, &d.Version, &created, &updated, &p.Total); err != nil {
+		if err := rows.Scan(&d.ID, &d.Account, &d.Step, &d.Title, &d.Version, &created, &updated, &p.Total, &d.Insurers); err != nil {
 			return Page{}, s.fail("reading drafts", err)
 		}
 		d.CreatedAt, d.UpdatedAt = created.T, updated.T

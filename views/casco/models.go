@@ -188,8 +188,12 @@ type HomeView struct {
 
 // DraftRow is one quote in the history.
 type DraftRow struct {
-	ID         string
-	Title      string
+	ID    string
+	Title string
+	// Details follow the title: the day the quote was started (and the
+	// time, when that alone leaves two titles alike) and the insurers
+	// asked ("3 Dec 2026 · 3 insurers"); "" for a quote with no title.
+	Details    string
 	Step       Step // where it was left, StepDone once a policy
 	Updated    string
 	UpdatedISO string
