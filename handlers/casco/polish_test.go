@@ -240,3 +240,114 @@ func mustZone(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// TestCascoRefusedFormsSummary: a refused vehicle, owner or cover form
+// (and Identify without the basics) comes back with the error summary
+// focused (autofocus on a focusable region), each entry linking to its
+// field's control, and each control in error marked aria-invalid and
+// described by its message.
+func TestCascoRefusedFormsSummary(t *testing.T) {
+	t.Parallel()
+	srv := newCascoServer(t, sandbox.Options{})
+	b := demoPartner(t, srv)
+	id := newDraft(t, b)
+	saveStep(t, b, id, "vehicle", vehicleForm, "owner")
+	saveStep(t, b, id, "owner", ownerForm, "cover")
+
+	// Each refusal undoes its step: the later steps come first.
+	tests := []struct {
+		name       string
+		step       string
+		form       func(version string) url.Values
+		hx         bool
+		wantStatus int
+		wantFields []string
+		wantAlert  bool
+	}{
+		{"cover", "cover", func(v string) url.Values {
+			f := coverForm(v)
+			f.Del("providers")
+			f.Set("term", "13")
+			return f
+		}, false, http.StatusUnprocessableEntity, []string{"term", "providers"}, false},
+		{"owner", "owner", func(v string) url.Values {
+			f := ownerForm(v)
+			f.Set("email", "not-an-address")
+			f.Set("cnp", "1")
+			return f
+		}, false, http.StatusUnprocessableEntity, []string{"cnp", "email"}, false},
+		{"owner, htmx", "owner", func(v string) url.Values {
+			f := ownerForm(v)
+			f.Set("phone", "x")
+			return f
+		}, true, http.StatusUnprocessableEntity, []string{"phone"}, false},
+		{"vehicle", "vehicle", func(v string) url.Values {
+			f := vehicleForm(v)
+			f.Set("vin", "123")
+			f.Set("year", "1800")
+			return f
+		}, false, http.StatusUnprocessableEntity, []string{"vin", "year"}, false},
+		{"identify without basics", "vehicle", func(v string) url.Values {
+			f := vehicleForm(v)
+			f.Set("step", "identify")
+			f.Del("model")
+			return f
+		}, false, http.StatusUnprocessableEntity, []string{"model"}, true},
+	}
+	for _, tc := range tests {
+		p := b.Page(t, stepPath(id, tc.step), http.StatusOK)
+		var r webtest.Response
+		if tc.hx {
+			r = b.Post(stepPath(id, tc.step), tc.form(version(t, p.Doc)), "HX-Request", "true")
+		} else {
+			r = b.Post(stepPath(id, tc.step), tc.form(version(t, p.Doc)))
+		}
+		if r.Status != tc.wantStatus {
+			t.Errorf("%s: = %d, want %d", tc.name, r.Status, tc.wantStatus)
+			continue
+		}
+		sum := r.Doc.Find(`[data-testid="error-summary"]`)
+		if sum.Length() != 1 {
+			t.Errorf("%s: %d error summaries, want 1", tc.name, sum.Length())
+			continue
+		}
+		if _, ok := sum.Attr("autofocus"); !ok || sum.AttrOr("tabindex", "") != "-1" || sum.AttrOr("role", "") != "alert" {
+			t.Errorf("%s: the summary is not focused on arrival (autofocus, tabindex -1, role alert)", tc.name)
+		}
+		if got := r.Doc.Find(`[autofocus]`).Length(); got != 1 {
+			t.Errorf("%s: %d autofocus elements, want the summary alone", tc.name, got)
+		}
+		if hasAlert := r.Doc.Find(`[data-testid="alert"]`).Length() > 0; hasAlert != tc.wantAlert {
+			t.Errorf("%s: alert shown %v, want %v", tc.name, hasAlert, tc.wantAlert)
+		}
+		links := sum.Find(`a[href^="#f-"]`)
+		if links.Length() != r.Doc.Find(`[aria-invalid="true"]`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+			_, first := s.Attr("id")
+			return first
+		}).Length() {
+			t.Errorf("%s: %d summary links for %d fields in error", tc.name, links.Length(), r.Doc.Find(`[aria-invalid="true"][id]`).Length())
+		}
+		for _, f := range tc.wantFields {
+			if sum.Find(`a[href="#f-`+f+`"]`).Length() != 1 {
+				t.Errorf("%s: the summary does not link to %s", tc.name, f)
+			}
+		}
+		links.Each(func(_ int, a *goquery.Selection) {
+			target := r.Doc.Find(a.AttrOr("href", ""))
+			name := strings.TrimPrefix(a.AttrOr("href", ""), "#f-")
+			if target.Length() != 1 {
+				t.Errorf("%s: summary link %q has no target", tc.name, a.AttrOr("href", ""))
+				return
+			}
+			if target.AttrOr("aria-invalid", "") != "true" {
+				t.Errorf("%s: %s is not aria-invalid", tc.name, name)
+			}
+			if !strings.Contains(target.AttrOr("aria-describedby", ""), "e-"+name) || r.Doc.Find(`#e-`+name).Length() != 1 {
+				t.Errorf("%s: %s is not described by its message", tc.name, name)
+			}
+			if msg := webtest.Text(r.Doc.Find(`#e-` + name)); msg == "" || !strings.Contains(webtest.Text(a), msg) {
+				t.Errorf("%s: summary entry %q does not carry the message %q", tc.name, webtest.Text(a), msg)
+			}
+		})
+	}
+}
