@@ -148,7 +148,7 @@ func TestSignInPage(t *testing.T) {
 		t.Errorf("form method/action/hx-post = %q %q %q", form.AttrOr("method", ""), form.AttrOr("action", ""), form.AttrOr("hx-post", ""))
 	}
 	key := form.Find("input#key")
-	if key.AttrOr("type", "") != "password" || key.AttrOr("name", "") != "key" || key.AttrOr("autocomplete", "") != "off" {
+	if key.AttrOr("type", "") != "password" || key.AttrOr("name", "") != "key" || key.AttrOr("autocomplete", "") != "current-password" {
 		t.Errorf("key input attributes wrong: type=%q name=%q autocomplete=%q", key.AttrOr("type", ""), key.AttrOr("name", ""), key.AttrOr("autocomplete", ""))
 	}
 	if _, has := key.Attr("value"); has {

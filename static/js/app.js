@@ -1,7 +1,10 @@
 // Progressive enhancements; every page works without this file.
 // - [data-copy] buttons copy their value to the clipboard.
-// - the cancel panel, once swapped in, takes the focus (keyboard and
-//   screen-reader users land where the work continues).
+// - content swapped in by htmx puts the focus on its [data-swap-focus]
+//   element (an error summary, a review's heading, a progress message):
+//   keyboard and screen-reader users land where the work continues.
+// - select[data-submit-on-change] sends its form on a choice; the form's
+//   [data-no-js-submit] button is hidden while this script runs.
 // - input[data-viewer-zone] gets the browser's IANA time zone, for the
 //   "times in my zone" preference.
 // - <time datetime data-local-time> gains the viewer's own local time and
@@ -49,18 +52,72 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    enhance(document);
+    submitOnChange(document);
+  });
   document.addEventListener("htmx:afterSettle", function (e) {
     enhance(e.target);
-    // A panel swapped in by the user's action takes the keyboard focus:
-    // the first field in error, else the first control, else its message.
-    if (e.target.id === "cancel-panel") {
-      var el = e.target.querySelector("[aria-invalid=true]") ||
-        e.target.querySelector("select, textarea, input:not([type=hidden]), [data-testid=cancel-message]");
-      if (el) {
-        if (!el.matches("select, textarea, input")) el.setAttribute("tabindex", "-1");
-        el.focus();
-      }
-    }
+    submitOnChange(e.target);
+    swapFocus(e);
   });
+
+  // --- Focus after a swap (issue 14) ---------------------------------
+  // The server marks where the work continues with [data-swap-focus]. It
+  // takes the focus when the user's own action (a submit, a click)
+  // brought the content, or when the focus was inside what the swap
+  // replaced (a polled progress message being read); a poll never pulls
+  // the focus away from elsewhere on the page.
+  var focusWasIn = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var a = document.activeElement, t = e.detail.target;
+    focusWasIn = a && a !== document.body && t && t.contains(a) ? t : null;
+  });
+  function swapFocus(e) {
+    var cfg = e.detail && e.detail.requestConfig;
+    var ev = cfg && cfg.triggeringEvent;
+    var byUser = !!ev && /^(submit|click|keydown|keyup|change)$/.test(ev.type);
+    if (!byUser && !focusWasIn) return;
+    var root = e.target;
+    if (!root || !root.querySelector) return;
+    var el = root.matches("[data-swap-focus]") ? root : root.querySelector("[data-swap-focus]");
+    if (el && document.contains(el)) el.focus();
+  }
+
+  // --- Selects that apply on change (issue 14) -----------------------
+  // A choice made with the mouse, or with Enter in the open list, sends
+  // the form at once. Arrow keys and typing on a closed select change
+  // it at every press, so a change made that way waits for Enter (or
+  // the Apply button, which shows again for it) instead of reloading
+  // the page half way through the list.
+  function submitOnChange(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll("select[data-submit-on-change]").forEach(function (s) {
+      var form = s.form;
+      if (s.dataset.submitReady || !form || !form.requestSubmit) return;
+      s.dataset.submitReady = "1";
+      var button = form.querySelector("[data-no-js-submit]");
+      if (button) button.style.display = "none";
+      var keyed = false;
+      s.addEventListener("pointerdown", function () { keyed = false; });
+      s.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") {
+          if (keyed) {
+            e.preventDefault();
+            keyed = false;
+            form.requestSubmit(button || undefined);
+          }
+          return;
+        }
+        if (/^(Arrow|Page|Home|End)/.test(e.key) || e.key.length === 1 && e.key !== " ") keyed = true;
+      });
+      s.addEventListener("change", function () {
+        if (keyed) {
+          if (button) button.style.display = "";
+          return;
+        }
+        form.requestSubmit(button || undefined);
+      });
+    });
+  }
 })();
