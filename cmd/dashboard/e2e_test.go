@@ -53,8 +53,13 @@ func TestBrowserSignInShell(t *testing.T) {
 	if v := browsertest.Get(t, b, chromedp.Value(chromedp.CSS("#key"))); v != "" {
 		t.Errorf("the key field holds %q after the round trip, want empty", v)
 	}
-	if focused := browsertest.Get(t, b, chromedp.Evaluate[string](`document.activeElement && document.activeElement.id`)); focused != "key" {
-		t.Errorf("focus is on %q after the error, want the key field", focused)
+	// Issue 14: the focus is on the error summary, whose link leads to
+	// the key field (keyboard_e2e_test follows it).
+	if focused := browsertest.Get(t, b, chromedp.Evaluate[string](`document.activeElement && document.activeElement.id`)); focused != "key-errors" {
+		t.Errorf("focus is on %q after the error, want the error summary", focused)
+	}
+	if href := browsertest.Get(t, b, chromedp.Evaluate[string](`(document.querySelector('#key-errors a') || {}).getAttribute ? document.querySelector('#key-errors a').getAttribute('href') : ""`)); href != "#key" {
+		t.Errorf("the summary links %q, want #key", href)
 	}
 	// The 422 is the refused key itself; anything else is a defect.
 	if p := b.ProblemsExcept("status of 422"); len(p) > 0 {
