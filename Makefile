@@ -60,13 +60,23 @@ lint: ## go vet, staticcheck, and gofmt must have nothing to change
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); test -z "$$out" || { echo "gofmt would change:"; echo "$$out"; exit 1; }
 
 .PHONY: test
-test: check-generate lint gosec ## Run every test (browser tests need chromium; .ci/run installs it)
+test: check-generate lint gosec test-tools ## Run every test (browser tests need chromium; .ci/run installs it)
 	@skiplog=$$(mktemp); \
 	BACKOFFICE_SKIP_LOG=$$skiplog go test $(TEST_FLAGS) ./... ; status=$$?; \
 	if [ -s $$skiplog ]; then \
 	  echo; echo "================ SKIPPED TESTS (something they need is missing) ================"; \
 	  cat $$skiplog; echo "================================================================================"; \
 	fi; rm -f $$skiplog; exit $$status
+
+# test-tools installs what the tests use from npm (package.json, pinned in
+# package-lock.json): the W3C HTML checker. Skipped when already there,
+# or when npm is missing (the HTML test then says so, and fails in CI).
+.PHONY: test-tools
+test-tools:
+	@if [ ! -f node_modules/vnu-jar/build/dist/vnu.jar ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	  else echo "npm is missing: the HTML validation test will be skipped (CI fails it)"; fi; \
+	fi
 
 # gosec, pinned; run with `go run` so that its own dependencies stay out
 # of go.mod. What it is told to leave alone, and why:
