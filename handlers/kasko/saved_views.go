@@ -70,7 +70,7 @@ func (sv *SavedViews) Open(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, viewURL(v, u.ReadOnly()), http.StatusSeeOther)
+	handlers.Redirect(w, r, viewURL(v, u.ReadOnly()))
 	return nil
 }
 

@@ -9,6 +9,7 @@ package exports
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"backoffice/internal/index"
@@ -237,37 +238,26 @@ func (o *Options) date(iso string) string {
 // integer arithmetic only.
 func decimal(minor int64, comma bool) string {
 	neg := minor < 0
-	u := uint64(minor)
+	// Divided before the sign is dropped, so that even the most negative
+	// amount has a whole part and cents that negate without overflow.
+	whole, cents := minor/100, minor%100
 	if neg {
-		u = -u
+		whole, cents = -whole, -cents
 	}
-	whole, frac := u/100, u%100
 	var b []byte
 	if neg {
 		b = append(b, '-')
 	}
-	b = appendUint(b, whole)
+	b = strconv.AppendInt(b, whole, 10)
 	if comma {
 		b = append(b, ',')
 	} else {
 		b = append(b, '.')
 	}
-	b = append(b, byte('0'+frac/10), byte('0'+frac%10))
-	return string(b)
-}
-
-func appendUint(b []byte, n uint64) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
+	if cents < 10 {
+		b = append(b, '0')
 	}
-	return append(b, buf[i:]...)
+	return string(strconv.AppendInt(b, cents, 10))
 }
 
 // parseDay reads YYYY-MM-DD.
