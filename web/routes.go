@@ -106,6 +106,7 @@ func routes(a *app, assets http.Handler, health *health) *http.ServeMux {
 	mux.Handle("GET /casco/drafts/{id}/offers", wrap(p.PartnerSignedIn(p.Offers.List)))
 	mux.Handle("POST /casco/drafts/{id}/offers", wrap(p.PartnerSignedIn(p.Offers.Ask)))
 	mux.Handle("GET /casco/drafts/{id}/offers/{offerID}/pdf", wrap(p.PartnerSignedIn(p.Offers.PDF)))
+	mux.Handle("POST /casco/drafts/{id}/offers/{provider}/retry", wrap(p.PartnerSignedIn(p.Offers.Retry)))
 	mux.Handle("GET /casco/drafts/{id}/policy", wrap(p.PartnerSignedIn(p.Conversions.Form)))
 	mux.Handle("POST /casco/drafts/{id}/policy", wrap(p.PartnerSignedIn(p.Conversions.Convert)))
 	mux.Handle("GET /casco/policies/{series}/{number}/pdf", wrap(p.PartnerSignedIn(p.Conversions.PDF)))

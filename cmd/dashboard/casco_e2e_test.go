@@ -19,11 +19,17 @@ import (
 // answer 401 (the sandbox's fault switch); refresh tokens keep working.
 func expireCascoTokens(t *testing.T, d *started) {
 	t.Helper()
+	putFaults(t, d, `{"expire_casco_tokens": true}`)
+}
+
+// putFaults changes the sandbox's faults named in body (JSON).
+func putFaults(t *testing.T, d *started, body string) {
+	t.Helper()
 	m := sandboxInfoLine.FindStringSubmatch(d.logs.String())
 	if m == nil {
 		t.Fatalf("no sandbox address in the start-up log:\n%s", d.logs)
 	}
-	req, err := http.NewRequest(http.MethodPut, m[1]+"/faults", strings.NewReader(`{"expire_casco_tokens": true}`))
+	req, err := http.NewRequest(http.MethodPut, m[1]+"/faults", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,20 +185,49 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 	// Step 3: the defaults, with the README's deductibles.
 	loc, _ := time.LoadLocation("Europe/Bucharest")
 	start := time.Now().In(loc).AddDate(0, 0, 10).Format(time.DateOnly)
+	// Saved, the cover asks the insurers at once (slow ones here, and
+	// Allianz refusing): the offers page shows them being asked, and the
+	// answers arrive by polling, without a reload.
+	putFaults(t, d, `{"latency": "1200ms", "casco_unavailable": ["allianz"]}`)
 	b.Do(t,
 		chromedp.SetValue(chromedp.CSS(`#f-start_date`), start),
 		pickOption(`#f-partial`, "500"),
 		pickOption(`#f-total`, "20"),
 		chromedp.Click(chromedp.CSS(`[data-testid="step-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="ask-offers"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#offers-table[data-polling="true"] [data-testid="offer-asking"]`)),
 	)
+	screenshot(t, b, "casco-offers-arriving")
+	b.Axe(t, "offers being asked")
+	b.Do(t,
+		chromedp.WaitVisible(chromedp.CSS(`#offers-table[data-polling="false"] td[data-provider="groupama"][data-testid="offer-premium"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`td[data-provider="allianz"] [data-testid="offer-retry"]`)),
+	)
+	b.Axe(t, "offers with a failed insurer")
+	asked := sandboxCalls(t, d, sandbox.RouteCascoOffer)
+	if asked != 4 {
+		t.Errorf("the cover asked %d times, want 4 (one per insurer)", asked)
+	}
+	// Try again asks Allianz alone, which answers now.
+	putFaults(t, d, `{"latency": "0s", "casco_unavailable": []}`)
+	b.Do(t,
+		chromedp.Click(chromedp.CSS(`td[data-provider="allianz"] [data-testid="offer-retry"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#offers-table[data-polling="false"] td[data-provider="allianz"][data-testid="offer-premium"]`)),
+	)
+	if n := sandboxCalls(t, d, sandbox.RouteCascoOffer); n != asked+1 {
+		t.Errorf("Try again asked %d times, want 1", n-asked)
+	}
 
 	// The tokens expire; asking for offers renews them on the way.
 	expireCascoTokens(t, d)
+	// The table is already there: wait for the page the POST leads to,
+	// which lacks the mark set on this one.
 	b.Do(t,
+		chromedp.Evaluate[chromedp.Void](`document.body.dataset.before = "ask"`),
 		chromedp.Click(chromedp.CSS(`[data-testid="ask-offers"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="offers"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body:not([data-before]) [data-testid="offers"]`)),
 	)
+	b.WaitReady(t)
 	screenshot(t, b, "casco-offers")
 	premium := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`td[data-provider="groupama"][data-testid="offer-premium"]`)))
 	if !strings.Contains(premium, "5,123.25") {

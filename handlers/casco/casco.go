@@ -15,6 +15,7 @@
 //	/casco/drafts/{id}/owner                      owner.go
 //	/casco/drafts/{id}/cover                      cover.go
 //	/casco/drafts/{id}/offers[/{offerID}/pdf]     offers.go
+//	POST /casco/drafts/{id}/offers/{provider}/retry  asks.go (and the asks a saved cover starts)
 //	/casco/drafts/{id}/policy                     conversion.go
 //	GET  /casco/policies/{series}/{number}/pdf    conversion.go
 //

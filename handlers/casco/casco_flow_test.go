@@ -142,7 +142,36 @@ func quoteUpTo(t *testing.T, b *webtest.Browser) string {
 	saveStep(t, b, id, "vehicle", vehicleForm, "owner")
 	saveStep(t, b, id, "owner", ownerForm, "cover")
 	saveStep(t, b, id, "cover", coverForm, "offers")
+	waitAnswers(t, b, id)
 	return id
+}
+
+// waitAnswers polls the offers table as the page does (htmx, HX-Target
+// offers-table) until no insurer is being asked any more, and returns
+// the last table.
+func waitAnswers(t *testing.T, b *webtest.Browser, id string) webtest.Response {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := pollOffers(t, b, id)
+		if r.Doc.Find(`#offers-table`).AttrOr("data-polling", "") == "false" {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("insurers still being asked after 15 s: %q", webtest.Text(r.Doc.Find(`#offers-table`)))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pollOffers is one poll of the offers table: the region alone.
+func pollOffers(t *testing.T, b *webtest.Browser, id string) webtest.Response {
+	t.Helper()
+	r := b.Get(stepPath(id, "offers"), "HX-Request", "true", "HX-Target", "offers-table")
+	if r.Status != http.StatusOK || r.Doc.Find(`#offers-table`).Length() != 1 || r.Doc.Find(`[data-testid="offers-form"]`).Length() != 0 {
+		t.Fatalf("offers poll = %d, want the table region alone\n%.500s", r.Status, r.Body)
+	}
+	return r
 }
 
 // offersForm is the form that asks for offers, as the offers page
@@ -277,10 +306,16 @@ func TestCascoQuoteToPolicy(t *testing.T) {
 	}
 	saveStep(t, b, id, "cover", coverForm, "offers")
 
-	// Step 4: all four insurers, priced by the formula.
-	offers := askOffers(t, b, id)
+	// Step 4: the cover saved asked all four insurers, priced by the
+	// formula.
+	waitAnswers(t, b, id)
 	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer); n != 4 {
-		t.Errorf("quote requests = %d, want 4 (one per insurer)", n)
+		t.Errorf("quote requests after the cover = %d, want 4 (one per insurer)", n)
+	}
+	// Asking again asks each once more.
+	offers := askOffers(t, b, id)
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer); n != 8 {
+		t.Errorf("quote requests = %d, want 8 (one per insurer and ask)", n)
 	}
 	rates := map[string][2]int64{"generali": {420, 12}, "groupama": {450, 12}, "allianz": {400, 10}, "eazy_insure": {380, 15}}
 	premiums, nets := offerCells(offers.Doc, "premium"), offerCells(offers.Doc, "net")

@@ -58,6 +58,10 @@ const startWindow = 60
 
 func (s *coverStep) step() string { return quotes.StepCover }
 
+// saved asks the chosen insurers at once: the broker lands on the
+// offers arriving.
+func (s *coverStep) saved(r *http.Request, q *quotes.Quote) { s.h.Offers.askAfterCover(r, q) }
+
 // refreshes: nothing on the cover depends on another choice.
 func (s *coverStep) refreshes() bool { return false }
 

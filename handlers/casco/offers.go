@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -44,6 +45,9 @@ func (o *Offers) List(w http.ResponseWriter, r *http.Request) error {
 	v, err := o.view(r, q)
 	if err != nil {
 		return err
+	}
+	if handlers.IsHTMX(r) && r.Header.Get("HX-Target") == pollTarget {
+		return handlers.Render(w, r, http.StatusOK, cascoviews.OffersTable(v))
 	}
 	return handlers.Render(w, r, http.StatusOK, cascoviews.OffersPage(v))
 }
@@ -334,7 +338,8 @@ func (o *Offers) view(r *http.Request, q *quotes.Quote) (cascoviews.OffersView, 
 	f := format.New(i18n.Lang(ctx))
 	v := cascoviews.OffersView{
 		StepPage: o.h.stepPage(r, q, quotes.StepOffers, paths.DraftStep(q.Draft.ID, quotes.StepOffers)),
-		Asked:    len(q.Offers) > 0,
+		Asked:    len(q.Offers) > 0 || len(q.Asks) > 0,
+		PollURL:  paths.DraftStep(q.Draft.ID, quotes.StepOffers),
 	}
 	if !q.Locked() {
 		// One form per draft version: a double click, or the page in two
@@ -356,6 +361,22 @@ func (o *Offers) view(r *http.Request, q *quotes.Quote) (cascoviews.OffersView, 
 	now := time.Now()
 	for _, off := range q.Offers {
 		v.Columns = append(v.Columns, offerColumn(ctx, f, q, off, now))
+	}
+	for _, k := range q.Asks {
+		col := cascoviews.OfferColumn{Provider: k.Provider, Label: providerName(k.Provider)}
+		if k.Stale(now) {
+			// Asked too long ago: whoever asked gave up, or is gone.
+			col.Error = i18n.T(ctx, "casco.offers.error.unavailable")
+		} else {
+			col.Asking = true
+			v.Polling = true
+		}
+		v.Columns = append(v.Columns, col)
+	}
+	for i, c := range v.Columns {
+		if c.Error != "" && !q.Locked() && slices.Contains(q.Cover.Providers, c.Provider) {
+			v.Columns[i].RetryURL = paths.DraftStep(q.Draft.ID, quotes.StepOffers) + "/" + url.PathEscape(c.Provider) + "/retry"
+		}
 	}
 	// The insurers in the table's usual order.
 	sort.SliceStable(v.Columns, func(i, j int) bool {

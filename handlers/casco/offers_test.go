@@ -19,7 +19,13 @@ func TestCascoProviderUnavailable(t *testing.T) {
 	if failed.Length() != 1 || failed.AttrOr("data-provider", "") != "allianz" {
 		t.Fatalf("failed columns: %d (%q)", failed.Length(), failed.AttrOr("data-provider", ""))
 	}
-	if got := webtest.Text(failed); got != "No offer: Product unavailable" {
+	if got := webtest.Text(failed.Find(`[role="status"]`)); got != "No offer: Product unavailable" {
+		t.Errorf("allianz column = %q", got)
+	}
+	if got := webtest.Text(failed.Find(`[data-testid="offer-retry"]`)); got != "Try again" {
+		t.Errorf("allianz retry = %q, want Try again", got)
+	}
+	if got := webtest.Text(failed); got != "No offer: Product unavailable Try again" {
 		t.Errorf("allianz column = %q", got)
 	}
 	if got := failed.AttrOr("rowspan", ""); got != "8" {
@@ -55,7 +61,7 @@ func TestCascoProviderUnavailable(t *testing.T) {
 	// In Romanian, the insurer's own message comes in Romanian.
 	b.Header.Set("Accept-Language", "ro")
 	ro := askOffers(t, b, id)
-	if got := webtest.Text(ro.Doc.Find(`[data-testid="offer-error"]`)); got != "Nicio ofertă: Produs indisponibil" {
+	if got := webtest.Text(ro.Doc.Find(`[data-testid="offer-error"] [role="status"]`)); got != "Nicio ofertă: Produs indisponibil" {
 		t.Errorf("Romanian allianz column = %q", got)
 	}
 }

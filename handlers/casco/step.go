@@ -125,6 +125,11 @@ func showStep[F any](h *Handlers, w http.ResponseWriter, r *http.Request, s form
 	return handlers.Render(w, r, http.StatusOK, v.render())
 }
 
+// afterSave is a form step that acts once it is saved done.
+type afterSave interface {
+	saved(r *http.Request, q *quotes.Quote)
+}
+
 // saveStep answers POST of a form step: the input is checked and saved
 // into the draft (done or not), then the next step opens; with errors,
 // or when the draft changed since the form was filled, or became a
@@ -171,6 +176,9 @@ func saveStep[F any](h *Handlers, w http.ResponseWriter, r *http.Request, s form
 		return answer(res.status, res.errs, res.alert)
 	case len(res.errs) > 0:
 		return answer(http.StatusUnprocessableEntity, res.errs, nil)
+	}
+	if a, ok := s.(afterSave); ok && res.done {
+		a.saved(r, q)
 	}
 	next := quotes.NextStep(s.step())
 	if !q.Reachable(next) {

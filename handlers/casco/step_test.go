@@ -434,15 +434,22 @@ func TestCascoChangingAStepDropsTheOffers(t *testing.T) {
 	if n := b.Page(t, stepPath(id, "offers"), http.StatusOK).Doc.Find(`[data-testid="choose-offer"]`).Length(); n != 4 {
 		t.Fatalf("%d offers after saving the same cover", n)
 	}
-	// A different term: the offers were for the old one.
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer); n != 8 {
+		t.Errorf("quote requests = %d, want 8: the same cover saved again asks no one", n)
+	}
+	old, _ := srv.Quotes.Offers(context.Background(), sandbox.CascoDemoAccount, id)
+	// A different term: the offers were for the old one; the insurers
+	// (slow now, so that the page is seen before they answer) are asked
+	// for the new one.
+	srv.Upstream.Sandbox.SetFaults(sandbox.Faults{Latency: 800 * time.Millisecond})
 	saveStep(t, b, id, "cover", func(v string) url.Values {
 		f := coverForm(v)
 		f.Set("term", "6")
 		return f
 	}, "offers")
 	p := b.Page(t, stepPath(id, "offers"), http.StatusOK)
-	if p.Doc.Find(`[data-testid="offers"]`).Length() != 0 || p.Doc.Find(`[data-testid="offers-none"]`).Length() != 1 {
-		t.Error("offers for the old cover are still shown")
+	if p.Doc.Find(`[data-testid="choose-offer"]`).Length() != 0 || p.Doc.Find(`[data-testid="offer-asking"]`).Length() != 4 {
+		t.Errorf("offers for the old cover are still shown, or not every insurer is being asked: %q", webtest.Text(p.Doc.Find(`#offers-table`)))
 	}
 	if p.Doc.Find(`[data-testid="nav-step-policy"] a`).Length() != 0 {
 		t.Error("the policy step is open without offers")
@@ -450,5 +457,21 @@ func TestCascoChangingAStepDropsTheOffers(t *testing.T) {
 	stored, _ := srv.Quotes.Offers(context.Background(), sandbox.CascoDemoAccount, id)
 	if len(stored) != 0 {
 		t.Errorf("%d offers stored", len(stored))
+	}
+	srv.Upstream.Sandbox.SetFaults(sandbox.Faults{})
+	waitAnswers(t, b, id)
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer); n != 12 {
+		t.Errorf("quote requests = %d, want 12: each insurer asked for the new term", n)
+	}
+	fresh, _ := srv.Quotes.Offers(context.Background(), sandbox.CascoDemoAccount, id)
+	if len(fresh) != 4 {
+		t.Fatalf("%d offers for the new term, want 4", len(fresh))
+	}
+	for _, o := range old {
+		for _, f := range fresh {
+			if o.OfferID == f.OfferID {
+				t.Errorf("offer %s for the old term is still stored", o.OfferID)
+			}
+		}
 	}
 }

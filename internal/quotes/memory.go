@@ -19,6 +19,8 @@ type Memory struct {
 	offers map[string][]Offer
 	// policies is keyed by account and offer id, the store's uniqueness.
 	policies map[policyKey]Policy
+	// asks are the providers being asked, by draft.
+	asks map[string][]Ask
 }
 
 type policyKey struct{ account, offerID string }
@@ -30,6 +32,7 @@ func NewMemory() *Memory {
 		drafts:   map[string]Draft{},
 		offers:   map[string][]Offer{},
 		policies: map[policyKey]Policy{},
+		asks:     map[string][]Ask{},
 	}
 }
 
@@ -173,12 +176,81 @@ func (m *Memory) ReplaceOffers(_ context.Context, account, draftID string, offer
 	if _, err := m.draft(account, draftID); err != nil {
 		return err
 	}
+	delete(m.asks, draftID)
 	if len(offers) == 0 {
 		delete(m.offers, draftID)
 		return nil
 	}
 	m.offers[draftID] = offers
 	return nil
+}
+
+// StartAsks implements Store.
+func (m *Memory) StartAsks(_ context.Context, account, draftID string, providers []string, all bool) (string, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return "", err
+	}
+	if err := checkProviders(providers); err != nil {
+		return "", err
+	}
+	token, now := newID(), m.clock.Stamp()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.draft(account, draftID); err != nil {
+		return "", err
+	}
+	drop := func(provider string) bool { return all || slices.Contains(providers, provider) }
+	offers := slices.DeleteFunc(slices.Clone(m.offers[draftID]), func(o Offer) bool { return drop(o.Provider) })
+	asks := slices.DeleteFunc(slices.Clone(m.asks[draftID]), func(k Ask) bool { return drop(k.Provider) })
+	for _, p := range providers {
+		asks = append(asks, Ask{Provider: p, Token: token, StartedAt: now})
+	}
+	m.offers[draftID], m.asks[draftID] = offers, asks
+	return token, nil
+}
+
+// FinishAsk implements Store.
+func (m *Memory) FinishAsk(_ context.Context, account, draftID, provider, token string, offers []Offer) (bool, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return false, err
+	}
+	if err := checkAnswer(provider, token, offers); err != nil {
+		return false, err
+	}
+	offers, err := prepareOffers(draftID, offers, m.clock.Stamp())
+	if err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.draft(account, draftID); err != nil {
+		return false, err
+	}
+	i := slices.IndexFunc(m.asks[draftID], func(k Ask) bool { return k.Provider == provider && k.Token == token })
+	if i < 0 {
+		return false, nil
+	}
+	m.asks[draftID] = slices.Delete(slices.Clone(m.asks[draftID]), i, i+1)
+	kept := slices.DeleteFunc(slices.Clone(m.offers[draftID]), func(o Offer) bool { return o.Provider == provider })
+	m.offers[draftID] = append(kept, offers...)
+	return true, nil
+}
+
+// Asks implements Store.
+func (m *Memory) Asks(_ context.Context, account, draftID string) ([]Ask, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.draft(account, draftID); err != nil {
+		return nil, err
+	}
+	out := slices.Clone(m.asks[draftID])
+	slices.SortStableFunc(out, func(a, b Ask) int {
+		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.Provider, b.Provider))
+	})
+	return out, nil
 }
 
 // Offers implements Store.

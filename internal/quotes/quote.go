@@ -12,12 +12,14 @@ import (
 // draft, its decoded step forms, its offers and the policies issued
 // from them. Load reads one, Save and Commit store its forms.
 type Quote struct {
-	Account  string
-	Draft    Draft
-	Vehicle  VehicleForm
-	Owner    OwnerForm
-	Cover    CoverForm
-	Offers   []Offer
+	Account string
+	Draft   Draft
+	Vehicle VehicleForm
+	Owner   OwnerForm
+	Cover   CoverForm
+	Offers  []Offer
+	// Asks are the insurers still being asked for offers.
+	Asks     []Ask
 	Policies []Policy
 	// Unreadable names the steps whose stored form could not be decoded
 	// (an older shape): they start afresh; the caller logs it.
@@ -177,6 +179,9 @@ func Load(ctx context.Context, s Store, account, id string) (*Quote, error) {
 	if q.Offers, err = s.Offers(ctx, account, id); err != nil {
 		return nil, err
 	}
+	if q.Asks, err = s.Asks(ctx, account, id); err != nil {
+		return nil, err
+	}
 	if q.Policies, err = s.Policies(ctx, account, id); err != nil {
 		return nil, err
 	}
@@ -238,11 +243,13 @@ func Commit(ctx context.Context, s Store, q *Quote, version int, set func(*Quote
 	if version == q.Draft.Version {
 		err := Save(ctx, s, q)
 		if err == nil {
-			if len(q.Offers) > 0 && !q.Locked() && q.Contents() != before {
+			// The offers, and the answers still awaited, were for the
+			// contents before.
+			if (len(q.Offers) > 0 || len(q.Asks) > 0) && !q.Locked() && q.Contents() != before {
 				if err := s.ReplaceOffers(ctx, q.Account, q.Draft.ID, nil); err != nil {
 					return false, err
 				}
-				q.Offers = nil
+				q.Offers, q.Asks = nil, nil
 			}
 			return false, nil
 		}

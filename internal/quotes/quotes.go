@@ -171,9 +171,27 @@ type Store interface {
 	// updated first (see Page: without the step forms' contents).
 	ListDrafts(ctx context.Context, account string, f Filter) (Page, error)
 	// ReplaceOffers makes offers the draft's offers, in their order,
-	// dropping the previous set, all at once. The draft itself (Version,
-	// UpdatedAt) is left as it is.
+	// dropping the previous set and any insurer still being asked (see
+	// StartAsks: their answers will not be kept), all at once. The draft
+	// itself (Version, UpdatedAt) is left as it is.
 	ReplaceOffers(ctx context.Context, account, draftID string, offers []Offer) error
+	// StartAsks records that providers are being asked for offers, under
+	// a new token it returns, all at once. With all, it is a new request
+	// for quotes: the draft's offers and asks are dropped first; without,
+	// only those of providers are (the provider's column starts again).
+	// A provider asked again gets the new token: the answer to its
+	// earlier ask is not kept.
+	StartAsks(ctx context.Context, account, draftID string, providers []string, all bool) (token string, err error)
+	// FinishAsk records provider's answer (its offers, or its failure as
+	// an Offer with Error) to the ask named token, replacing the
+	// provider's offers and ending its ask, all at once, and reports
+	// true. When the provider is no longer being asked under that token
+	// (asked again since, or the offers were replaced), it changes
+	// nothing and reports false.
+	FinishAsk(ctx context.Context, account, draftID, provider, token string, offers []Offer) (bool, error)
+	// Asks returns the providers still being asked for the draft, in
+	// the order they were asked, stale or not (Ask.Stale).
+	Asks(ctx context.Context, account, draftID string) ([]Ask, error)
 	// Offers returns the draft's current offers, in the order given.
 	Offers(ctx context.Context, account, draftID string) ([]Offer, error)
 	// RecordPolicy records a policy issued for the account's draft. When

@@ -129,6 +129,8 @@ func conformance(t *testing.T, b backend) {
 		{"accounts are isolated", testIsolation, false},
 		{"list order and paging", testList, false},
 		{"offers", testOffers, false},
+		{"asks", testAsks, false},
+		{"concurrent answers", testConcurrentAnswers, false},
 		{"concurrent offer replaces", testConcurrentReplaces, false},
 		{"policies", testPolicies, false},
 		{"concurrent policies", testConcurrentPolicies, false},
@@ -918,7 +920,7 @@ func testMigrations(t *testing.T, st store) {
 	}
 	st.open(t)
 	db := st.raw(t)
-	checkVersions(t, db, []int{1})
+	checkVersions(t, db, []int{1, 2})
 	if got := queryStrings(t, db, `SELECT COUNT(*) FROM quotes_drafts`); !slices.Equal(got, []string{"4"}) {
 		t.Errorf("drafts after the opens: %v, want 4", got)
 	}
@@ -995,9 +997,9 @@ func testBesideAudit(t *testing.T, dbURL string) {
 	d := mustCreate(t, s, broker)
 	mustGet(t, s, broker, d.ID)
 	db := rawPostgres(t, dbURL)
-	checkVersions(t, db, []int{1})
+	checkVersions(t, db, []int{1, 2})
 	if got := queryStrings(t, db, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`); !slices.Equal(got, []string{
-		"audit_entries", "audit_schema_migrations", "quotes_drafts", "quotes_offers", "quotes_policies", "quotes_schema_migrations",
+		"audit_entries", "audit_schema_migrations", "quotes_asks", "quotes_drafts", "quotes_offers", "quotes_policies", "quotes_schema_migrations",
 	}) {
 		t.Errorf("tables = %v", got)
 	}

@@ -71,6 +71,19 @@ func schema() sqlstore.Schema {
 				`CREATE INDEX quotes_policies_number ON quotes_policies (account, series, number, issued_at)`,
 				`CREATE INDEX quotes_policies_draft ON quotes_policies (draft_id, issued_at)`,
 			}},
+			// The insurers being asked for a draft's offers: a row per
+			// provider awaiting its answer, named by the token of the
+			// request that asked (a later ask replaces it, so that only
+			// the latest answer is kept).
+			{Version: 2, Statements: []string{
+				`CREATE TABLE quotes_asks (
+					draft_id TEXT NOT NULL REFERENCES quotes_drafts (id),
+					provider TEXT NOT NULL CHECK (provider <> ''),
+					token TEXT NOT NULL CHECK (token <> ''),
+					started_at TEXT NOT NULL,
+					PRIMARY KEY (draft_id, provider)
+				)`,
+			}},
 		},
 		Postgres: []sqlstore.Migration{
 			{Version: 1, Statements: []string{
@@ -114,6 +127,15 @@ func schema() sqlstore.Schema {
 				)`,
 				`CREATE INDEX quotes_policies_number ON quotes_policies (account, series, number, issued_at DESC)`,
 				`CREATE INDEX quotes_policies_draft ON quotes_policies (draft_id, issued_at)`,
+			}},
+			{Version: 2, Statements: []string{
+				`CREATE TABLE quotes_asks (
+					draft_id text NOT NULL REFERENCES quotes_drafts (id),
+					provider text NOT NULL CHECK (provider <> ''),
+					token text NOT NULL CHECK (token <> ''),
+					started_at timestamptz NOT NULL,
+					PRIMARY KEY (draft_id, provider)
+				)`,
 			}},
 		},
 	}

@@ -319,26 +319,154 @@ func (s *sqlStore) ReplaceOffers(ctx context.Context, account, draftID string, o
 		if _, err := tx.ExecContext(ctx, `DELETE FROM quotes_offers WHERE draft_id = `+a.Add(draftID), a.Vals...); err != nil {
 			return s.fail("replacing offers", err)
 		}
-		if len(offers) == 0 {
-			return nil
-		}
-		// One statement for the whole set: at most MaxOffers rows of 8
-		// values, far below either store's limit on parameters.
 		a = s.args()
-		values := make([]string, len(offers))
-		for i, o := range offers {
-			values[i] = `(` + strings.Join([]string{
-				a.Add(draftID), a.Add(i), a.Add(o.OfferID), a.Add(o.Provider), a.Add(jsonArg(o.Body)),
-				a.Add(o.Error), a.Add(s.d.NullTime(o.ExpiresAt)), a.Add(s.d.Time(o.CreatedAt)),
-			}, ", ") + `)`
-		}
-		q := `INSERT INTO quotes_offers (draft_id, seq, offer_id, provider, body, error, expires_at, created_at) VALUES ` +
-			strings.Join(values, ", ")
-		if _, err := tx.ExecContext(ctx, q, a.Vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM quotes_asks WHERE draft_id = `+a.Add(draftID), a.Vals...); err != nil {
 			return s.fail("replacing offers", err)
+		}
+		return s.insertOffers(ctx, tx, draftID, 0, offers)
+	})
+}
+
+// insertOffers inserts offers for draftID in tx, numbered from seq.
+func (s *sqlStore) insertOffers(ctx context.Context, tx *sql.Tx, draftID string, seq int, offers []Offer) error {
+	if len(offers) == 0 {
+		return nil
+	}
+	// One statement for the whole set: at most MaxOffers rows of 8
+	// values, far below either store's limit on parameters.
+	a := s.args()
+	values := make([]string, len(offers))
+	for i, o := range offers {
+		values[i] = `(` + strings.Join([]string{
+			a.Add(draftID), a.Add(seq + i), a.Add(o.OfferID), a.Add(o.Provider), a.Add(jsonArg(o.Body)),
+			a.Add(o.Error), a.Add(s.d.NullTime(o.ExpiresAt)), a.Add(s.d.Time(o.CreatedAt)),
+		}, ", ") + `)`
+	}
+	q := `INSERT INTO quotes_offers (draft_id, seq, offer_id, provider, body, error, expires_at, created_at) VALUES ` +
+		strings.Join(values, ", ")
+	if _, err := tx.ExecContext(ctx, q, a.Vals...); err != nil {
+		return s.fail("storing offers", err)
+	}
+	return nil
+}
+
+// StartAsks implements Store.
+func (s *sqlStore) StartAsks(ctx context.Context, account, draftID string, providers []string, all bool) (string, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return "", err
+	}
+	if err := checkProviders(providers); err != nil {
+		return "", err
+	}
+	token, now := newID(), s.clock.Stamp()
+	err := s.inTx(ctx, "starting asks", func(tx *sql.Tx) error {
+		if err := s.ownDraft(ctx, tx, account, draftID, true); err != nil {
+			return err
+		}
+		for _, table := range []string{"quotes_offers", "quotes_asks"} {
+			a := s.args()
+			q := `DELETE FROM ` + table + ` WHERE draft_id = ` + a.Add(draftID)
+			if !all {
+				in := make([]string, len(providers))
+				for i, p := range providers {
+					in[i] = a.Add(p)
+				}
+				q += ` AND provider IN (` + strings.Join(in, ", ") + `)`
+			}
+			if _, err := tx.ExecContext(ctx, q, a.Vals...); err != nil {
+				return s.fail("starting asks", err)
+			}
+		}
+		a := s.args()
+		values := make([]string, len(providers))
+		for i, p := range providers {
+			values[i] = `(` + a.Add(draftID) + `, ` + a.Add(p) + `, ` + a.Add(token) + `, ` + a.Add(s.d.Time(now)) + `)`
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quotes_asks (draft_id, provider, token, started_at) VALUES `+strings.Join(values, ", "), a.Vals...); err != nil {
+			return s.fail("starting asks", err)
 		}
 		return nil
 	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// FinishAsk implements Store. The ask's row is the judge: the answer is
+// kept only when deleting the row under its token removed it.
+func (s *sqlStore) FinishAsk(ctx context.Context, account, draftID, provider, token string, offers []Offer) (bool, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return false, err
+	}
+	if err := checkAnswer(provider, token, offers); err != nil {
+		return false, err
+	}
+	offers, err := prepareOffers(draftID, offers, s.clock.Stamp())
+	if err != nil {
+		return false, err
+	}
+	kept := false
+	err = s.inTx(ctx, "keeping an answer", func(tx *sql.Tx) error {
+		if err := s.ownDraft(ctx, tx, account, draftID, true); err != nil {
+			return err
+		}
+		a := s.args()
+		res, err := tx.ExecContext(ctx, `DELETE FROM quotes_asks WHERE draft_id = `+a.Add(draftID)+` AND provider = `+a.Add(provider)+
+			` AND token = `+a.Add(token), a.Vals...)
+		if err != nil {
+			return s.fail("keeping an answer", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		a = s.args()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM quotes_offers WHERE draft_id = `+a.Add(draftID)+` AND provider = `+a.Add(provider), a.Vals...); err != nil {
+			return s.fail("keeping an answer", err)
+		}
+		var seq int
+		a = s.args()
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq) + 1, 0) FROM quotes_offers WHERE draft_id = `+a.Add(draftID), a.Vals...).Scan(&seq); err != nil {
+			return s.fail("keeping an answer", err)
+		}
+		if err := s.insertOffers(ctx, tx, draftID, seq, offers); err != nil {
+			return err
+		}
+		kept = true
+		return nil
+	})
+	return kept, err
+}
+
+// Asks implements Store.
+func (s *sqlStore) Asks(ctx context.Context, account, draftID string) ([]Ask, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return nil, err
+	}
+	if err := s.ownDraft(ctx, s.db, account, draftID, false); err != nil {
+		return nil, err
+	}
+	a := s.args()
+	rows, err := s.db.QueryContext(ctx, `SELECT provider, token, started_at FROM quotes_asks WHERE draft_id = `+a.Add(draftID)+
+		` ORDER BY started_at, provider`, a.Vals...)
+	if err != nil {
+		return nil, s.fail("reading asks", err)
+	}
+	defer rows.Close()
+	var out []Ask
+	for rows.Next() {
+		var k Ask
+		var started sqlstore.Time
+		if err := rows.Scan(&k.Provider, &k.Token, &started); err != nil {
+			return nil, s.fail("reading asks", err)
+		}
+		k.StartedAt = started.T
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("reading asks", err)
+	}
+	return out, nil
 }
 
 // Offers implements Store.

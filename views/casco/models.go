@@ -123,6 +123,21 @@ type OffersView struct {
 	Asked bool
 	// Token is the one-time token of the form that asks the insurers.
 	Token string
+	// Polling: an insurer is still being asked; the table asks PollURL
+	// (the page's own URL) for itself again until none is.
+	Polling bool
+	PollURL string
+}
+
+// AskingCount is how many insurers are still being asked.
+func (v OffersView) AskingCount() int {
+	n := 0
+	for _, c := range v.Columns {
+		if c.Asking {
+			n++
+		}
+	}
+	return n
 }
 
 // OfferColumn is one provider's column.
@@ -131,7 +146,12 @@ type OfferColumn struct {
 	Label    string // "Groupama"
 	// Error is the provider's failure, shown in its column instead of
 	// the values.
-	Error      string
+	Error string
+	// Asking: the provider is still being asked; its column waits.
+	Asking bool
+	// RetryURL asks a failed provider alone again (POST); empty when it
+	// cannot be.
+	RetryURL   string
 	OfferID    string
 	Code       string // the insurer's offer code
 	Premium    string
