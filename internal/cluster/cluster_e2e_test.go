@@ -375,12 +375,10 @@ func (f *flows) casco(t *testing.T, kill int) {
 		pickOption(`#f-total`, "20"),
 		chromedp.Click(chromedp.CSS(`[data-testid="step-submit"]`)),
 	)
-	f.waitFor(t, 15*time.Second, `[data-testid="ask-offers"]`)
-	b.WaitReady(t)
-
-	// Offers: every insurer asked once.
-	f.do(t, chromedp.Click(chromedp.CSS(`[data-testid="ask-offers"]`)))
+	// Offers: saving the cover asks every insurer once, and the page
+	// polls (any instance) until the answers are in.
 	f.waitFor(t, 20*time.Second, `td[data-provider="groupama"] [data-testid="choose-offer"]`)
+	b.WaitReady(t)
 	asked := browsertest.Get(t, b, chromedp.Evaluate[int](`document.querySelectorAll('th[data-testid="offer-provider"]').length`))
 	f.do(t, chromedp.Click(chromedp.CSS(`td[data-provider="groupama"] [data-testid="choose-offer"]`)))
 	f.waitFor(t, 15*time.Second, `#f-method`)

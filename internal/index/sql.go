@@ -52,7 +52,7 @@ type sqlStore struct {
 	// wrote since its last transaction. A full sync's batches on pooled
 	// connections reloaded the B-trees' pages from the file for every
 	// batch; on one connection they stay cached from batch to batch.
-	writeMu   sync.Mutex
+	writeMu   writeLock
 	writeConn *sql.Conn
 }
 
@@ -123,8 +123,8 @@ func (s *sqlStore) write(ctx context.Context, what string, fn func(tx *sql.Tx) e
 	var tx *sql.Tx
 	var err error
 	if s.d == sqlstore.SQLite {
-		s.writeMu.Lock()
-		defer s.writeMu.Unlock()
+		s.writeMu.lock(urgent(ctx))
+		defer s.writeMu.unlock()
 		tx, err = s.beginSQLiteWrite(ctx)
 	} else {
 		tx, err = s.db.BeginTx(ctx, nil)
@@ -650,7 +650,7 @@ func (s *sqlStore) Lease(ctx context.Context, name, holder string, ttl time.Dura
 			WHERE index_leases.holder = excluded.holder OR index_leases.expires_at <= now()`, name, holder, ttl.Microseconds())
 	} else {
 		now := s.clock.Read()
-		n, err = s.execWrite(ctx, "taking a lease", `INSERT INTO index_leases (name, holder, expires_at) VALUES (?, ?, ?)
+		n, err = s.execWrite(withUrgent(ctx), "taking a lease", `INSERT INTO index_leases (name, holder, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 			WHERE index_leases.holder = excluded.holder OR index_leases.expires_at <= ?`,
 			name, holder, s.d.Time(now.Add(ttl)), s.d.Time(now))
@@ -741,9 +741,9 @@ func (s *sqlStore) Purge(ctx context.Context, tenant string) (int, error) {
 		// where secure_delete zeroed them, and empty it now. A reader
 		// holding the WAL makes this give up; the checkpointer then
 		// empties it later.
-		s.writeMu.Lock()
+		s.writeMu.lock(false)
 		_, _ = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
-		s.writeMu.Unlock()
+		s.writeMu.unlock()
 	}
 	return int(n), nil
 }
@@ -772,13 +772,13 @@ func (s *sqlStore) Tenants(ctx context.Context) ([]string, error) {
 
 // Close implements Store.
 func (s *sqlStore) Close() error {
-	s.writeMu.Lock()
+	s.writeMu.lock(false)
 	var connErr error
 	if s.writeConn != nil {
 		connErr = s.writeConn.Close()
 		s.writeConn = nil
 	}
-	s.writeMu.Unlock()
+	s.writeMu.unlock()
 	return errors.Join(connErr, s.stmts.Close(), s.db.Close())
 }
 
@@ -826,4 +826,54 @@ const (
 // writePragmas are the write connection's settings.
 func writePragmas() []string {
 	return []string{pragmaSecureDelete, pragmaWriteCacheSize, pragmaWriteNoMmap, pragmaTempStore, pragmaSyncNormal}
+}
+
+// writeLock serializes the write connection's transactions, letting an
+// urgent one (a lease renewal) go before the ordinary ones waiting: a
+// renewal queued behind three tenants' full-sync batches could outlast
+// its deadline (much more so under the race detector), and a lost lease
+// stops the sync. An urgent writer still waits for the transaction under
+// way: SQLite has one writer at a time.
+type writeLock struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	held    bool
+	urgents int
+}
+
+func (l *writeLock) lock(urgent bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cond == nil {
+		l.cond = sync.NewCond(&l.mu)
+	}
+	if urgent {
+		l.urgents++
+		defer func() { l.urgents-- }()
+	}
+	for l.held || (!urgent && l.urgents > 0) {
+		l.cond.Wait()
+	}
+	l.held = true
+}
+
+func (l *writeLock) unlock() {
+	l.mu.Lock()
+	l.held = false
+	if l.cond != nil {
+		l.cond.Broadcast()
+	}
+	l.mu.Unlock()
+}
+
+type urgentKey struct{}
+
+// withUrgent marks ctx's writes as urgent (see writeLock).
+func withUrgent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgentKey{}, true)
+}
+
+func urgent(ctx context.Context) bool {
+	v, _ := ctx.Value(urgentKey{}).(bool)
+	return v
 }
