@@ -150,7 +150,7 @@ func (r *run) full(ctx context.Context, resume bool) error {
 		// A reconciliation can take long: keep the head live meanwhile.
 		// The first full sync ends with the newest rows anyway.
 		pollNow := full && !r.st.FullDone.IsZero() && r.pollDue()
-		if !full || pollNow || len(b.rows) >= fullSyncBatch {
+		if !full || pollNow || len(b.rows) >= fullSyncBatch || time.Since(b.flushed) >= fullSyncFlushEvery {
 			if err := r.flush(ctx, &b); err != nil {
 				return err
 			}
@@ -183,13 +183,20 @@ func (r *run) full(ctx context.Context, resume bool) error {
 // text index's new segment, so fewer, larger commits write less.
 const fullSyncBatch = 1000
 
+// fullSyncFlushEvery also ends a batch: the list shows a first sync's
+// rows as they come (the first page's at once, the flush time starting
+// at zero) rather than after a thousand of them, however slowly pages
+// arrive.
+const fullSyncFlushEvery = 500 * time.Millisecond
+
 // batch is a full sync's rows read but not written yet, and where the
 // sync stands after them.
 type batch struct {
-	rows   []index.Row
-	cursor string // the insurer policy id after the last row read
-	total  int
-	read   bool // a page was read since the last flush
+	rows    []index.Row
+	flushed time.Time // when the batch was last written
+	cursor  string    // the insurer policy id after the last row read
+	total   int
+	read    bool // a page was read since the last flush
 }
 
 func (b *batch) add(rows []index.Row, last string, total int) {
@@ -215,7 +222,7 @@ func (r *run) flush(ctx context.Context, b *batch) error {
 	r.st.Total = b.total
 	r.st.Error = ""
 	clear(b.rows)
-	b.rows, b.read = b.rows[:0], false
+	b.rows, b.read, b.flushed = b.rows[:0], false, time.Now()
 	return r.save(ctx)
 }
 
