@@ -39,9 +39,11 @@ func TestBrowserPolicyListAndDetail(t *testing.T) {
 	b.Do(t,
 		chromedp.Navigate(d.url+"/signin"),
 		chromedp.Click(chromedp.CSS(`[data-testid="demo-key"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-row"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-table"]`)),
 	)
-	b.WaitReady(t)
+	// The list is the index's: during its first sync it holds only the
+	// rows synced so far (and says so), and this walk pages to page 3.
+	waitIndexed(t, b, d.url+"/policies")
 	if n := browsertest.Get(t, b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="policy-row"]').length`)); n != 20 {
 		t.Errorf("first page rows = %d, want 20", n)
 	}
