@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -273,23 +272,7 @@ func (s *Store) PruneEvery(d time.Duration, onErr func(error)) {
 func (s *Store) Backend() string { return s.d.String() }
 
 // q turns $n placeholders into the dialect's.
-func (s *Store) q(query string) string {
-	if s.d == sqlstore.Postgres {
-		return query
-	}
-	var b strings.Builder
-	for i := 0; i < len(query); i++ {
-		if query[i] == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
-			b.WriteByte('?')
-			for i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
-				i++
-			}
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
-}
+func (s *Store) q(query string) string { return s.d.Rebind(query) }
 
 func (s *Store) fail(what string, err error) error {
 	return fmt.Errorf("exports: %s (%s): %w", what, s.d, err)

@@ -68,23 +68,7 @@ func (s *sqlStore) fail(what string, err error) error {
 
 // q replaces $1, $2, … in a fixed query with the dialect's placeholders,
 // so that each query is written once.
-func (s *sqlStore) q(query string) string {
-	if s.d == sqlstore.Postgres {
-		return query
-	}
-	var b strings.Builder
-	for i := 0; i < len(query); i++ {
-		if query[i] == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
-			b.WriteByte('?')
-			for i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
-				i++
-			}
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
-}
+func (s *sqlStore) q(query string) string { return s.d.Rebind(query) }
 
 // stmt returns a fixed query prepared, on tx when not nil; statements
 // are kept for the store's life (a couple of dozen of them).

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,26 @@ func (d Dialect) String() string {
 	default:
 		return "Dialect(" + strconv.Itoa(int(d)) + ")"
 	}
+}
+
+// Rebind turns the $1, $2, … of a query written once for both dialects
+// into SQLite's ? placeholders (in order); PostgreSQL keeps them.
+func (d Dialect) Rebind(query string) string {
+	if d == Postgres {
+		return query
+	}
+	var b strings.Builder
+	for i := 0; i < len(query); i++ {
+		if query[i] == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+			b.WriteByte('?')
+			for i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
 }
 
 // Placeholder is the n-th (1-based) bind parameter: "?" or "$n".
