@@ -95,7 +95,7 @@ func pdfPlainText(t *testing.T, b []byte) string {
 // the way without anyone typing anything again.
 func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 	d := startDashboard(t, nil)
-	b := browsertest.New(t, 120*time.Second)
+	b := browsertest.New(t, 180*time.Second)
 
 	b.Do(t,
 		chromedp.Navigate(d.url+"/signin?tab=casco"),
@@ -108,6 +108,7 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#f-vin`)),
 	)
 	b.WaitReady(t)
+	b.Axe(t, "vehicle step, empty")
 
 	// Step 1: make, then its models by htmx; identify; continue.
 	b.Do(t,
@@ -131,11 +132,13 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 		t.Errorf("vehicle code = %q", code)
 	}
 	screenshot(t, b, "casco-vehicle")
+	b.Axe(t, "vehicle step, identified")
 	b.Do(t,
 		chromedp.Click(chromedp.CSS(`[data-testid="step-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#f-cnp`)),
 	)
 	b.WaitReady(t)
+	b.Axe(t, "owner step, empty")
 
 	// Step 2: the form follows the kind of holder and the country (htmx
 	// asks the server again, nothing is saved yet); then a person in
@@ -175,6 +178,7 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 		t.Errorf("email after the error = %q", v)
 	}
 	screenshot(t, b, "casco-owner-error")
+	b.Axe(t, "owner step, with errors")
 	b.Do(t,
 		chromedp.SetValue(chromedp.CSS(`#f-cnp`), cnpFor("190051512345")),
 		chromedp.Click(chromedp.CSS(`[data-testid="step-submit"]`)),
@@ -182,9 +186,18 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 	)
 	b.WaitReady(t)
 
-	// Step 3: the defaults, with the README's deductibles.
+	// Step 3: the defaults, with the README's deductibles; a start in the
+	// past is refused first.
+	b.Axe(t, "cover step, empty")
 	loc, _ := time.LoadLocation("Europe/Bucharest")
 	start := time.Now().In(loc).AddDate(0, 0, 10).Format(time.DateOnly)
+	b.Do(t,
+		chromedp.SetValue(chromedp.CSS(`#f-start_date`), time.Now().In(loc).AddDate(0, 0, -3).Format(time.DateOnly)),
+		chromedp.Click(chromedp.CSS(`[data-testid="step-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="error-summary"]`)),
+	)
+	b.WaitReady(t)
+	b.Axe(t, "cover step, with errors")
 	// Saved, the cover asks the insurers at once (slow ones here, and
 	// Allianz refusing): the offers page shows them being asked, and the
 	// answers arrive by polling, without a reload.
@@ -257,6 +270,7 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-issued"]`)),
 	)
 	screenshot(t, b, "casco-policy")
+	b.Axe(t, "policy issued")
 	series := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="policy-series"]`)))
 	number := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="policy-number"]`)))
 	if series != "GRP/CL" || len(number) != 9 {
@@ -291,6 +305,7 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 		t.Errorf("history step = %q", step)
 	}
 	screenshot(t, b, "casco-history")
+	b.Axe(t, "history with an issued policy")
 	// The only 422 is the CNP typo.
 	if p := b.ProblemsExcept("status of 422"); len(p) > 0 {
 		t.Errorf("the pages logged problems:\n%s", strings.Join(p, "\n"))

@@ -134,9 +134,29 @@ outer:
 // Do runs steps in order and fails the test on the first error.
 func (b *Browser) Do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(b.Ctx, steps...); err != nil {
-		t.Fatalf("browser: %v", err)
+	// A step that waits for something that never comes ends well before
+	// the browser's own deadline, so that the page can still be read to
+	// say what it showed instead.
+	ctx, cancel := context.WithTimeout(b.Ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("browser: %v\n%s", err, b.describe())
 	}
+}
+
+// stepTimeout bounds one Do.
+const stepTimeout = 60 * time.Second
+
+// describe is the page's address, its focus and the start of its text,
+// for a failure message.
+func (b *Browser) describe() string {
+	ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + "\nfocus: " + (document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "none") + "\n" + document.body.innerText.slice(0, 3000)`))
+	if err != nil {
+		return "(the page could not be read: " + err.Error() + ")"
+	}
+	return "the page:\n" + s
 }
 
 // Get runs one action that returns a value and fails the test on error.

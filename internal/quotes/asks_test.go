@@ -197,4 +197,48 @@ func testConcurrentAnswers(t *testing.T, st store) {
 	if a := mustAsks(t, s, broker, d.ID); len(a) != 0 {
 		t.Errorf("%d asks left", len(a))
 	}
+
+	// Read while they answer: every provider is always there, asked or
+	// answered, never in neither.
+	for round := range 10 {
+		token, err := s.StartAsks(ctx, broker, d.ID, providers, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		var readErr error
+		go func() {
+			defer close(done)
+			for reads := 0; ; reads++ {
+				offers, asks, err := s.Answers(ctx, broker, d.ID)
+				if err != nil {
+					readErr = err
+					return
+				}
+				seen := map[string]bool{}
+				for _, o := range offers {
+					seen[o.Provider] = true
+				}
+				for _, k := range asks {
+					seen[k.Provider] = true
+				}
+				if len(seen) != len(providers) {
+					readErr = fmt.Errorf("round %d, read %d: %d of %d providers seen (%d offers, %d asks)", round, reads, len(seen), len(providers), len(offers), len(asks))
+					return
+				}
+				if len(asks) == 0 {
+					return
+				}
+			}
+		}()
+		for _, p := range providers {
+			if _, err := s.FinishAsk(ctx, broker, d.ID, p, token, []quotes.Offer{{OfferID: fmt.Sprintf("%s-%d", p, round), Provider: p}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-done
+		if readErr != nil {
+			t.Fatal(readErr)
+		}
+	}
 }

@@ -246,11 +246,7 @@ func (m *Memory) Asks(_ context.Context, account, draftID string) ([]Ask, error)
 	if _, err := m.draft(account, draftID); err != nil {
 		return nil, err
 	}
-	out := slices.Clone(m.asks[draftID])
-	slices.SortStableFunc(out, func(a, b Ask) int {
-		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.Provider, b.Provider))
-	})
-	return out, nil
+	return sortedAsks(m.asks[draftID]), nil
 }
 
 // Offers implements Store.
@@ -269,6 +265,33 @@ func (m *Memory) Offers(_ context.Context, account, draftID string) ([]Offer, er
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// Answers implements Store.
+func (m *Memory) Answers(_ context.Context, account, draftID string) ([]Offer, []Ask, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.draft(account, draftID); err != nil {
+		return nil, nil, err
+	}
+	var offers []Offer
+	for _, o := range m.offers[draftID] {
+		o.Body = cloneJSON(o.Body)
+		offers = append(offers, o)
+	}
+	return offers, sortedAsks(m.asks[draftID]), nil
+}
+
+// sortedAsks is a copy of asks in the order they were asked.
+func sortedAsks(asks []Ask) []Ask {
+	out := slices.Clone(asks)
+	slices.SortStableFunc(out, func(a, b Ask) int {
+		return cmp.Or(a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.Provider, b.Provider))
+	})
+	return out
 }
 
 // RecordPolicy implements Store.

@@ -176,10 +176,7 @@ func Load(ctx context.Context, s Store, account, id string) (*Quote, error) {
 	if !decodeForm(d.Cover, &q.Cover) {
 		q.Unreadable = append(q.Unreadable, StepCover)
 	}
-	if q.Offers, err = s.Offers(ctx, account, id); err != nil {
-		return nil, err
-	}
-	if q.Asks, err = s.Asks(ctx, account, id); err != nil {
+	if q.Offers, q.Asks, err = s.Answers(ctx, account, id); err != nil {
 		return nil, err
 	}
 	if q.Policies, err = s.Policies(ctx, account, id); err != nil {

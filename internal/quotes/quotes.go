@@ -194,6 +194,11 @@ type Store interface {
 	Asks(ctx context.Context, account, draftID string) ([]Ask, error)
 	// Offers returns the draft's current offers, in the order given.
 	Offers(ctx context.Context, account, draftID string) ([]Offer, error)
+	// Answers returns the draft's offers and its providers still being
+	// asked as they stood at one moment. Read apart, an answer stored
+	// between the two reads (its ask ended, its offers added) would be
+	// in neither, and the provider would vanish from the offers page.
+	Answers(ctx context.Context, account, draftID string) ([]Offer, []Ask, error)
 	// RecordPolicy records a policy issued for the account's draft. When
 	// the account already has a policy for p.OfferID, it returns that
 	// policy and ErrExists: a second conversion of the same offer yields

@@ -446,8 +446,18 @@ func (s *sqlStore) Asks(ctx context.Context, account, draftID string) ([]Ask, er
 	if err := s.ownDraft(ctx, s.db, account, draftID, false); err != nil {
 		return nil, err
 	}
+	return s.readAsks(ctx, s.db, draftID)
+}
+
+// reader is a database or a transaction, to read from.
+type reader interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
+func (s *sqlStore) readAsks(ctx context.Context, db reader, draftID string) ([]Ask, error) {
 	a := s.args()
-	rows, err := s.db.QueryContext(ctx, `SELECT provider, token, started_at FROM quotes_asks WHERE draft_id = `+a.Add(draftID)+
+	rows, err := db.QueryContext(ctx, `SELECT provider, token, started_at FROM quotes_asks WHERE draft_id = `+a.Add(draftID)+
 		` ORDER BY started_at, provider`, a.Vals...)
 	if err != nil {
 		return nil, s.fail("reading asks", err)
@@ -469,6 +479,32 @@ func (s *sqlStore) Asks(ctx context.Context, account, draftID string) ([]Ask, er
 	return out, nil
 }
 
+// Answers implements Store: both reads in one read-only transaction,
+// which sees one snapshot (SQLite's WAL read transaction; PostgreSQL's
+// repeatable read).
+func (s *sqlStore) Answers(ctx context.Context, account, draftID string) ([]Offer, []Ask, error) {
+	if err := checkDraftRef(account, draftID); err != nil {
+		return nil, nil, err
+	}
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, nil, s.fail("reading answers", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := s.ownDraft(ctx, tx, account, draftID, false); err != nil {
+		return nil, nil, err
+	}
+	offers, err := s.readOffers(ctx, tx, draftID)
+	if err != nil {
+		return nil, nil, err
+	}
+	asks, err := s.readAsks(ctx, tx, draftID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return offers, asks, nil
+}
+
 // Offers implements Store.
 func (s *sqlStore) Offers(ctx context.Context, account, draftID string) ([]Offer, error) {
 	if err := checkDraftRef(account, draftID); err != nil {
@@ -479,8 +515,12 @@ func (s *sqlStore) Offers(ctx context.Context, account, draftID string) ([]Offer
 	if err := s.ownDraft(ctx, s.db, account, draftID, false); err != nil {
 		return nil, err
 	}
+	return s.readOffers(ctx, s.db, draftID)
+}
+
+func (s *sqlStore) readOffers(ctx context.Context, db reader, draftID string) ([]Offer, error) {
 	a := s.args()
-	rows, err := s.db.QueryContext(ctx, `SELECT draft_id, offer_id, provider, body, error, expires_at, created_at
+	rows, err := db.QueryContext(ctx, `SELECT draft_id, offer_id, provider, body, error, expires_at, created_at
 		FROM quotes_offers WHERE draft_id = `+a.Add(draftID)+` ORDER BY seq`, a.Vals...)
 	if err != nil {
 		return nil, s.fail("reading offers", err)
