@@ -121,6 +121,7 @@ const (
 	FormCancel  = "cancel"
 	FormPush    = "push"
 	FormOffers  = "offers"
+	FormRetry   = "offers-retry"
 	FormConvert = "convert"
 )
 

@@ -2,7 +2,9 @@ package casco
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -99,9 +101,22 @@ func (o *Offers) askAfterCover(r *http.Request, q *quotes.Quote) {
 	}
 }
 
+// retryState is what a Try again form was opened for.
+type retryState struct {
+	DraftID  string `json:"draft_id"`
+	Provider string `json:"provider"`
+}
+
+func retryPath(draftID, provider string) string {
+	return paths.DraftStep(draftID, quotes.StepOffers) + "/" + url.PathEscape(provider) + "/retry"
+}
+
 // Retry handles POST /casco/drafts/{id}/offers/{provider}/retry: the
-// insurer alone is asked again; the others' offers stay as they are.
+// insurer alone is asked again; the others' offers stay as they are. The
+// form is one-time per failure: a double click, or a second tab, asks
+// the insurer once.
 func (o *Offers) Retry(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
 	q, err := o.h.openStep(w, r, quotes.StepOffers)
 	if err != nil || q == nil {
 		return err
@@ -115,16 +130,37 @@ func (o *Offers) Retry(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		lockedAlert(r.Context()).on(&v.StepPage)
+		lockedAlert(ctx).on(&v.StepPage)
 		return handlers.Render(w, r, http.StatusConflict, cascoviews.OffersPage(v))
 	}
 	provider := r.PathValue("provider")
 	if !slices.Contains(q.Cover.Providers, provider) {
 		return handlers.ErrNotFound
 	}
-	if err := o.startAsks(r, q, []string{provider}, false); err != nil {
-		return o.h.toPartnerSignIn(w, r, err, self)
+	token := r.PostForm.Get("token")
+	st, ok, err := handlers.LoadForm[retryState](ctx, o.h.core.Forms, token, o.h.formOwner(ctx, q.Account), handlers.FormRetry)
+	if err != nil {
+		return err
 	}
-	handlers.Redirect(w, r, self)
-	return nil
+	if !ok || st.DraftID != q.Draft.ID || st.Provider != provider {
+		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
+	}
+	pending := func(w http.ResponseWriter, r *http.Request) error {
+		return o.stale(w, r, q, "casco.offers.pending", http.StatusAccepted)
+	}
+	err = o.h.core.SendOnce(w, r, handlers.Submission{
+		Token: token, Kind: handlers.FormRetry,
+		Send: func(w http.ResponseWriter, r *http.Request) error {
+			if err := o.startAsks(r, q, []string{provider}, false); err != nil {
+				return o.h.toPartnerSignIn(w, r, err, self)
+			}
+			handlers.Redirect(w, r, self)
+			return nil
+		},
+		Pending: pending, Differs: pending,
+	})
+	if errors.Is(err, handlers.ErrFormExpired) {
+		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
+	}
+	return err
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,8 +39,8 @@ func (s *heldStore) FinishAsk(ctx context.Context, account, draftID, provider, t
 	return s.Store.FinishAsk(ctx, account, draftID, provider, token, offers)
 }
 
-func (s *heldStore) Asks(ctx context.Context, account, draftID string) ([]quotes.Ask, error) {
-	asks, err := s.Store.Asks(ctx, account, draftID)
+func (s *heldStore) Answers(ctx context.Context, account, draftID string) ([]quotes.Offer, []quotes.Ask, error) {
+	offers, asks, err := s.Store.Answers(ctx, account, draftID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, k := range asks {
@@ -46,7 +48,7 @@ func (s *heldStore) Asks(ctx context.Context, account, draftID string) ([]quotes
 			asks[i].StartedAt = k.StartedAt.Add(-quotes.AskBound - time.Second)
 		}
 	}
-	return asks, err
+	return offers, asks, err
 }
 
 func (s *heldStore) let() { s.once.Do(func() { close(s.release) }) }
@@ -149,7 +151,11 @@ func TestCascoOffersArrive(t *testing.T) {
 
 	// Try again asks Allianz alone (available now); the other offers stay.
 	srv.Upstream.Sandbox.SetFaults(sandbox.Faults{})
-	if r := b.Post(stepPath(id, "offers")+"/allianz/retry", nil); r.Status != http.StatusSeeOther || r.Header.Get("Location") != stepPath(id, "offers") {
+	// A Try again form is one-time: without its token it asks no one.
+	if r := b.Post(stepPath(id, "offers")+"/allianz/retry", nil); r.Status != http.StatusConflict || !strings.Contains(webtest.Text(r.Doc.Find("main")), "expired") {
+		t.Errorf("try again without its token = %d: %.300s", r.Status, webtest.Text(r.Doc.Find("main")))
+	}
+	if r := b.Post(stepPath(id, "offers")+"/allianz/retry", retryForm(t, last, "allianz")); r.Status != http.StatusSeeOther || r.Header.Get("Location") != stepPath(id, "offers") {
 		t.Fatalf("try again = %d to %q", r.Status, r.Header.Get("Location"))
 	}
 	again := waitAnswers(t, b, id)
@@ -165,7 +171,7 @@ func TestCascoOffersArrive(t *testing.T) {
 			t.Errorf("%s's offer %s was dropped by asking allianz again", o.Provider, o.OfferID)
 		}
 	}
-	if r := b.Post(stepPath(id, "offers")+"/nobody/retry", nil); r.Status != http.StatusNotFound {
+	if r := b.Post(stepPath(id, "offers")+"/nobody/retry", retryForm(t, last, "allianz")); r.Status != http.StatusNotFound {
 		t.Errorf("try again for an insurer not chosen = %d, want 404", r.Status)
 	}
 	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer); n != 5 {
@@ -191,4 +197,14 @@ func TestCascoOffersArrive(t *testing.T) {
 	if gone.Find(`[data-testid="offer-retry"]`).Length() != 1 || stale.Doc.Find(`#offers-table`).AttrOr("data-polling", "") != "false" {
 		t.Error("a stale ask has no Try again, or the table still polls")
 	}
+}
+
+// retryForm is the Try again form of provider's column on page.
+func retryForm(t *testing.T, page webtest.Response, provider string) url.Values {
+	t.Helper()
+	token := page.Doc.Find(`[data-testid="offer-error"][data-provider="`+provider+`"] form input[name="token"]`).AttrOr("value", "")
+	if token == "" {
+		t.Fatalf("%s has no Try again form with a token", provider)
+	}
+	return url.Values{"token": {token}}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -359,14 +358,22 @@ func (o *Offers) view(r *http.Request, q *quotes.Quote) (cascoviews.OffersView, 
 	v.Summary = i18n.T(ctx, "casco.offers.summary", "Vehicle", vehicle, "Start", dateText(f, q.Cover.StartDate), "Term", atoi(q.Cover.Term),
 		"Providers", strings.Join(providers, ", "))
 	now := time.Now()
+	// failures name each failed insurer's failure, so that its Try again
+	// form is one-time for that failure alone.
+	failures := map[string]string{}
 	for _, off := range q.Offers {
-		v.Columns = append(v.Columns, offerColumn(ctx, f, q, off, now))
+		col := offerColumn(ctx, f, q, off, now)
+		if col.Error != "" {
+			failures[col.Provider] = "answer@" + strconv.FormatInt(off.CreatedAt.UnixMicro(), 10)
+		}
+		v.Columns = append(v.Columns, col)
 	}
 	for _, k := range q.Asks {
 		col := cascoviews.OfferColumn{Provider: k.Provider, Label: providerName(k.Provider)}
 		if k.Stale(now) {
 			// Asked too long ago: whoever asked gave up, or is gone.
 			col.Error = i18n.T(ctx, "casco.offers.error.unavailable")
+			failures[col.Provider] = "ask@" + k.Token
 		} else {
 			col.Asking = true
 			v.Polling = true
@@ -374,9 +381,16 @@ func (o *Offers) view(r *http.Request, q *quotes.Quote) (cascoviews.OffersView, 
 		v.Columns = append(v.Columns, col)
 	}
 	for i, c := range v.Columns {
-		if c.Error != "" && !q.Locked() && slices.Contains(q.Cover.Providers, c.Provider) {
-			v.Columns[i].RetryURL = paths.DraftStep(q.Draft.ID, quotes.StepOffers) + "/" + url.PathEscape(c.Provider) + "/retry"
+		if c.Error == "" || q.Locked() || !slices.Contains(q.Cover.Providers, c.Provider) {
+			continue
 		}
+		token, err := handlers.OpenForm(ctx, o.h.core.Forms, o.h.formOwner(ctx, q.Account), handlers.FormRetry,
+			q.Draft.ID+"/"+c.Provider+"/"+failures[c.Provider], retryState{DraftID: q.Draft.ID, Provider: c.Provider})
+		if err != nil {
+			return v, err
+		}
+		v.Columns[i].RetryURL = retryPath(q.Draft.ID, c.Provider)
+		v.Columns[i].RetryToken = token
 	}
 	// The insurers in the table's usual order.
 	sort.SliceStable(v.Columns, func(i, j int) bool {

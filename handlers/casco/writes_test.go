@@ -94,6 +94,45 @@ func TestOffersDoubleClickAsksOnce(t *testing.T) {
 	}
 }
 
+// TestRetryDoubleClickAsksOnce: "Try again" on a failed insurer clicked
+// twice 200 ms apart while the insurers take 1.5 s; the browser drops
+// the first request. The insurer is asked once, and its offer arrives.
+func TestRetryDoubleClickAsksOnce(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{UpstreamTimeout: 5 * time.Second, Sandbox: sandbox.Options{Policies: 20,
+		Faults: sandbox.Faults{CascoUnavailable: []string{"allianz"}}}})
+	b := demoPartner(t, srv)
+	id := newDraft(t, b)
+	saveStep(t, b, id, "vehicle", vehicleForm, "owner")
+	saveStep(t, b, id, "owner", ownerForm, "cover")
+	saveStep(t, b, id, "cover", coverForm, "offers")
+	failed := waitAnswers(t, b, id)
+	if got := columnStates(failed)["allianz"]; got != "error" {
+		t.Fatalf("allianz = %q, want error", got)
+	}
+	form := retryForm(t, failed, "allianz")
+	before := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer)
+	srv.Upstream.Sandbox.SetFaults(sandbox.Faults{Latency: slowInsurer})
+	r := b.DoubleSubmit(stepPath(id, "offers")+"/allianz/retry", form, 200*time.Millisecond)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != stepPath(id, "offers") {
+		t.Fatalf("second click = %d to %q\n%.600s", r.Status, r.Header.Get("Location"), r.Body)
+	}
+	after := waitAnswers(t, b, id)
+	if asked := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer) - before; asked != 1 {
+		t.Errorf("allianz asked %d times for two clicks, want once", asked)
+	}
+	if got := columnStates(after)["allianz"]; got != "offer" {
+		t.Errorf("allianz = %q after Try again, want its offer", got)
+	}
+	// The used form asks no one again.
+	if r := b.Post(stepPath(id, "offers")+"/allianz/retry", form); r.Status != http.StatusSeeOther {
+		t.Errorf("the used form sent again = %d, want its first answer (303)", r.Status)
+	}
+	if asked := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer) - before; asked != 1 {
+		t.Errorf("allianz asked %d times after the used form was sent again, want once", asked)
+	}
+}
+
 // TestNewQuoteReusesTheUntouchedDraft: "New quote" clicked over and over
 // opens one empty draft, not one per click; a quote started in earnest
 // makes room for a new one; an account at the cap is told why.

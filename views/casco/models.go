@@ -151,7 +151,10 @@ type OfferColumn struct {
 	Asking bool
 	// RetryURL asks a failed provider alone again (POST); empty when it
 	// cannot be.
-	RetryURL   string
+	RetryURL string
+	// RetryToken makes the retry form one-time: a double click asks the
+	// insurer once.
+	RetryToken string
 	OfferID    string
 	Code       string // the insurer's offer code
 	Premium    string
