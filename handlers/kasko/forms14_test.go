@@ -144,6 +144,43 @@ func TestPushFormErrorSummary(t *testing.T) {
 	}
 }
 
+// TestPushAddMetadataRowTakesTheFocus: "Add metadata row" lands on the
+// new row's key, with or without htmx, and only there.
+func TestPushAddMetadataRowTakesTheFocus(t *testing.T) {
+	t.Parallel()
+	srv := newCancelServer(t, sandbox.Options{})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	if fresh := b.Page(t, "/policies/new", http.StatusOK).Doc; fresh.Find("[autofocus], [data-swap-focus]").Length() != 0 {
+		t.Error("a fresh form moves the focus")
+	}
+	for _, hx := range []bool{false, true} {
+		form := pushValues(newPushForm(t, b))
+		form["meta_key"] = []string{"crm_id"}
+		form["meta_value"] = []string{"CRM-1"}
+		form.Set("step", "add_meta")
+		var header []string
+		if hx {
+			header = []string{"HX-Request", "true", "HX-Target", "new-policy"}
+		}
+		r := b.Post("/policies/new", form, header...)
+		if r.Status != http.StatusOK {
+			t.Fatalf("htmx=%v: status %d, want 200", hx, r.Status)
+		}
+		if n := r.Doc.Find(".meta-row").Length(); n != 2 {
+			t.Fatalf("htmx=%v: %d metadata rows, want 2", hx, n)
+		}
+		if id := swapFocus(t, r.Doc).AttrOr("id", ""); id != "meta-key-2" {
+			t.Errorf("htmx=%v: focus goes to %q, want the new row's key", hx, id)
+		}
+		if r.Doc.Find("#meta-key-2[autofocus]").Length() != 1 || r.Doc.Find("[autofocus]").Length() != 1 {
+			t.Errorf("htmx=%v: autofocus is not on the new row alone", hx)
+		}
+		if got := r.Doc.Find("#meta-key-1").AttrOr("value", ""); got != "crm_id" {
+			t.Errorf("htmx=%v: the first row lost its key: %q", hx, got)
+		}
+	}
+}
+
 func TestCancelFormErrorSummaryAndReviewFocus(t *testing.T) {
 	t.Parallel()
 	srv := newCancelServer(t, sandbox.Options{})

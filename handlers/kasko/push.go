@@ -132,7 +132,9 @@ func (p *Push) Submit(w http.ResponseWriter, r *http.Request) error {
 		if len(in.Meta) < maxMetaRows {
 			in.Meta = append(in.Meta, [2]string{})
 		}
-		return p.render(w, r, http.StatusOK, p.view(r, token, in, nil))
+		v := p.view(r, token, in, nil)
+		v.FocusMeta = len(v.MetaRows)
+		return p.render(w, r, http.StatusOK, v)
 	}
 	if errs := p.validate(ctx, in); len(errs) > 0 {
 		return p.render(w, r, http.StatusUnprocessableEntity, p.view(r, token, in, errs))

@@ -57,7 +57,14 @@ func pushErrors(ctx context.Context, v NewPolicyView) []layout.FieldError {
 // metaKeyAttrs mark the first metadata key, the summary's link target,
 // when the metadata are in error: the message does not say which row.
 func metaKeyAttrs(v NewPolicyView, i int) templ.Attributes {
-	return layout.FieldAttrs(i == 0 && v.Errors["metadata"] != "", "e-metadata")
+	a := layout.FieldAttrs(i == 0 && v.Errors["metadata"] != "", "e-metadata")
+	if i+1 == v.FocusMeta {
+		// The row just added is where the work continues: autofocus for
+		// a full page, data-swap-focus after an htmx swap.
+		a["autofocus"] = true
+		a["data-swap-focus"] = true
+	}
+	return a
 }
 
 // metadataErrorID is the id of the metadata's message, "" without one.

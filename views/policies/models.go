@@ -309,6 +309,9 @@ type NewPolicyView struct {
 	FirstName, LastName, Email, StartDate, VIN string
 	MetaRows                                   []MetaRow
 	CanAddMeta                                 bool
+	// FocusMeta is the metadata row (1-based) that takes the focus: the
+	// one just added. 0: none.
+	FocusMeta int
 	// MinDate is the earliest start date the variant allows ("" = any).
 	MinDate string
 	// Errors maps a field (variant_id, first_name, …, metadata) to its
