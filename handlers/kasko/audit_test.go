@@ -293,6 +293,12 @@ func TestAuditRowContent(t *testing.T) {
 			if got := webtest.Text(link); got != "INS-A" {
 				t.Errorf("policy = %q, want the insurer id INS-A", got)
 			}
+			if got := webtest.Text(cell("audit-policy").Find(`[data-testid="audit-policy-id"]`)); !strings.HasSuffix(got, " tpol_a") {
+				t.Errorf("KASKO id shown = %q, want it as text beside the insurer id", got)
+			}
+			if cell("audit-policy").Find("[title]").Length() != 0 {
+				t.Error("the policy cell keeps something in a tooltip")
+			}
 			if got := webtest.Text(cell("audit-action")); got != tt.wantAction {
 				t.Errorf("action = %q, want %q", got, tt.wantAction)
 			}
@@ -325,6 +331,17 @@ func TestAuditRowContent(t *testing.T) {
 			if got := webtest.Text(row.Find(`[data-testid="` + id + `"]`)); got != want {
 				t.Errorf("%s = %q, want %q", id, got, want)
 			}
+		}
+	})
+
+	t.Run("the upstream's message is text, not a tooltip", func(t *testing.T) {
+		b := srv.SignedIn(t, sandbox.KeyASecretTest)
+		row := auditRows(b.Page(t, "/audit?policy=INS-B", http.StatusOK).Doc).First()
+		if got := webtest.Text(row.Find(`[data-testid="audit-message"]`)); got != "A change is in progress" {
+			t.Errorf("message = %q", got)
+		}
+		if row.Find(`[data-testid="audit-outcome"] [title]`).Length() != 0 {
+			t.Error("the outcome keeps its message in a tooltip")
 		}
 	})
 
