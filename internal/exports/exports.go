@@ -92,17 +92,28 @@ var Columns = []Column{
 
 // ListColumns are the columns of an export of a list that shows the
 // list columns shown (ids of session.ListColumns, as the list decided
-// them): every column the reader may have, less those whose list column
-// is hidden. Columns the list has no cell for stay, so an export of a
-// list showing everything holds every column. Never a restricted column
-// for a public reader, whatever shown says.
+// them). A list showing every column it can exports every column the
+// reader may have, those only exports have included. A list narrowed
+// with the column chooser exports what it shows, and the KASKO id to
+// find each policy again: the chooser cannot name the export-only
+// columns, so a narrowed list keeps none of them. Never a restricted
+// column for a public reader, whatever shown says.
 func ListColumns(shown []string, public bool) []Column {
+	narrowed := false
+	for _, c := range Columns {
+		if c.List != "" && !(c.Restricted && public) && !slices.Contains(shown, c.List) {
+			narrowed = true
+		}
+	}
 	var out []Column
 	for _, c := range Columns {
-		if c.Restricted && public || c.List != "" && !slices.Contains(shown, c.List) {
-			continue
+		switch {
+		case c.Restricted && public:
+		case c.List != "" && !slices.Contains(shown, c.List):
+		case c.List == "" && narrowed && c.ID != "id":
+		default:
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
 	return out
 }
