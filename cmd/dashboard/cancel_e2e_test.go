@@ -84,6 +84,7 @@ func TestBrowserCancelPolicy(t *testing.T) {
 	detail := d.url + "/policies/" + sandbox.FixturePolicyID
 	openCancelReview(t, b, detail)
 	screenshot(t, b, "cancel-review")
+	b.Axe(t, "cancel review")
 	browsertest.Get(t, b, chromedp.Evaluate[bool](`window.__samePage = true`))
 	if s := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="cancel-summary"]`))); !strings.Contains(s, "TEST-TESTE76R4R7D") || !strings.Contains(s, "Europe/Riga") {
 		t.Errorf("review summary = %q", s)
@@ -93,6 +94,7 @@ func TestBrowserCancelPolicy(t *testing.T) {
 		chromedp.DoubleClick(chromedp.CSS(`[data-testid="cancel-confirm"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cancel-progress"]`)),
 	)
+	b.Axe(t, "cancellation in progress")
 	if same := browsertest.Get(t, b, chromedp.Evaluate[bool](`window.__samePage === true`)); !same {
 		t.Error("confirming reloaded the page instead of showing progress in place")
 	}
@@ -108,6 +110,7 @@ func TestBrowserCancelPolicy(t *testing.T) {
 		t.Errorf("no completion notice: %q", n)
 	}
 	screenshot(t, b, "cancelled")
+	b.Axe(t, "cancelled")
 	if n := sandboxCalls(t, d, sandbox.RouteCancelPolicy); n != 1 {
 		t.Errorf("the sandbox received %d cancel requests, want exactly 1", n)
 	}
@@ -165,6 +168,7 @@ func TestBrowserCancelInTwoTabs(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cancel-diff"]`)),
 	)
 	screenshot(t, colleague, "cancel-412")
+	colleague.Axe(t, "cancel refused, what changed (412)")
 	row := browsertest.Get(t, colleague, chromedp.Evaluate[string](`(() => { const r = document.querySelector('[data-testid="cancel-diff"] tr[data-field="status"]'); return r ? r.querySelector('del').textContent + "→" + r.querySelector('ins').textContent : "" })()`))
 	if row != "paid→cancelled" {
 		t.Errorf("the diff's status row = %q, want paid→cancelled", row)

@@ -40,12 +40,14 @@ func TestBrowserCreatePolicy(t *testing.T) {
 		t.Errorf("email after the error = %q, want it kept", v)
 	}
 	screenshot(t, b, "new-policy-error")
+	b.Axe(t, "new policy, with errors")
 	b.Do(t,
 		chromedp.SetValue(chromedp.CSS(`#f-vin`), "WVWZZZ1KZ8W006165"),
 		chromedp.DoubleClick(chromedp.CSS(`[data-testid="push-submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="push-policy-link"]`)),
 	)
 	screenshot(t, b, "new-policy-created")
+	b.Axe(t, "new policy, created")
 	id := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`[data-testid="push-policy-link"]`)))
 	b.Do(t,
 		chromedp.Click(chromedp.CSS(`[data-testid="push-policy-link"]`)),
