@@ -263,8 +263,20 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 	if v := browsertest.Get(t, b, chromedp.Value(chromedp.CSS(`#f-amount`))); v != "5123.25" {
 		t.Errorf("amount filled in = %q", v)
 	}
+	b.WaitReady(t)
+	b.Axe(t, "policy step, payment form")
+	// Without the receipt's number the payment is refused, the rest kept.
 	b.Do(t,
 		pickOption(`#f-method`, "broker receipt"),
+		chromedp.Click(chromedp.CSS(`[data-testid="convert"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="error-summary"]`)),
+	)
+	b.WaitReady(t)
+	b.Axe(t, "policy step, payment refused")
+	if n := sandboxCalls(t, d, sandbox.RouteCascoPolicy); n != 0 {
+		t.Errorf("a refused payment reached the insurer (%d conversions)", n)
+	}
+	b.Do(t,
 		chromedp.SendKeys(chromedp.CSS(`#f-document_number`), "CH-000042"),
 		chromedp.DoubleClick(chromedp.CSS(`[data-testid="convert"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-issued"]`)),
