@@ -63,7 +63,12 @@ func TestBrowserDarkMode(t *testing.T) {
 	// is dark, then dark while it is light.
 	b.Do(t, chromedp.Navigate(d.url+"/policies"))
 	b.WaitReady(t)
-	b.Do(t, chromedp.SetValue(chromedp.CSS("#theme-select"), "light"), chromedp.Submit(chromedp.CSS("#theme-select")))
+	// With JavaScript the choice applies on change, and its button hides.
+	if shown := evalString(t, b, `getComputedStyle(document.querySelector('[data-testid="theme-switch"] [data-no-js-submit]')).display`); shown != "none" {
+		t.Errorf("with JavaScript the colours button shows (display %q)", shown)
+	}
+	b.Do(t, chromedp.SetValue(chromedp.CSS("#theme-select"), "light"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#theme-select').dispatchEvent(new Event("change", {bubbles: true}))`))
 	waitLoaded(t, b, `document.documentElement.dataset.theme === "light"`)
 	if got := background(); got != light {
 		t.Errorf("light chosen under a dark system: background %s, want %s", got, light)
