@@ -213,6 +213,19 @@ func (f *Forms) Load(ctx context.Context, token, owner, kind string) ([]byte, er
 	return r.State, nil
 }
 
+// Sent reports whether token has been sent (claimed by a submission),
+// on any instance: a form whose subject changed since it was opened may
+// be refused before it is sent, but once sent every submission must get
+// the first one's answer. A token the store cannot read counts as not
+// sent.
+func (f *Forms) Sent(ctx context.Context, token string) bool {
+	if token == "" || len(token) > tokens.MaxKey {
+		return false
+	}
+	r, err := f.store.Get(ctx, token)
+	return err == nil && !r.Claimed.IsZero()
+}
+
 // Update replaces the state of token.
 func (f *Forms) Update(ctx context.Context, token string, state []byte) error {
 	err := f.store.SetState(ctx, token, state)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -101,10 +102,30 @@ func (o *Offers) askAfterCover(r *http.Request, q *quotes.Quote) {
 	}
 }
 
-// retryState is what a Try again form was opened for.
+// retryState is what a Try again form was opened for: one failure of
+// one insurer.
 type retryState struct {
 	DraftID  string `json:"draft_id"`
 	Provider string `json:"provider"`
+	Failure  string `json:"failure"`
+}
+
+// failureIDs names each failed insurer's current failure: its stored
+// failed answer, or its ask that outlived quotes.AskBound. An insurer
+// being asked, or with offers, has none.
+func failureIDs(q *quotes.Quote, now time.Time) map[string]string {
+	out := map[string]string{}
+	for _, off := range q.Offers {
+		if off.Error != "" {
+			out[off.Provider] = "answer@" + strconv.FormatInt(off.CreatedAt.UnixMicro(), 10)
+		}
+	}
+	for _, k := range q.Asks {
+		if k.Stale(now) {
+			out[k.Provider] = "ask@" + k.Token
+		}
+	}
+	return out
 }
 
 func retryPath(draftID, provider string) string {
@@ -143,6 +164,13 @@ func (o *Offers) Retry(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !ok || st.DraftID != q.Draft.ID || st.Provider != provider {
+		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
+	}
+	// A form whose failure is gone (the insurer was asked again from
+	// elsewhere, and answered or is being asked) asks no one: it would
+	// drop that answer or ask twice. A form already sent is the
+	// exception: its first answer is replayed below.
+	if current := failureIDs(q, time.Now())[provider]; current != st.Failure && !o.h.core.Forms.Sent(ctx, token) {
 		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
 	}
 	pending := func(w http.ResponseWriter, r *http.Request) error {

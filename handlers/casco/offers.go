@@ -358,22 +358,15 @@ func (o *Offers) view(r *http.Request, q *quotes.Quote) (cascoviews.OffersView, 
 	v.Summary = i18n.T(ctx, "casco.offers.summary", "Vehicle", vehicle, "Start", dateText(f, q.Cover.StartDate), "Term", atoi(q.Cover.Term),
 		"Providers", strings.Join(providers, ", "))
 	now := time.Now()
-	// failures name each failed insurer's failure, so that its Try again
-	// form is one-time for that failure alone.
-	failures := map[string]string{}
+	failures := failureIDs(q, now)
 	for _, off := range q.Offers {
-		col := offerColumn(ctx, f, q, off, now)
-		if col.Error != "" {
-			failures[col.Provider] = "answer@" + strconv.FormatInt(off.CreatedAt.UnixMicro(), 10)
-		}
-		v.Columns = append(v.Columns, col)
+		v.Columns = append(v.Columns, offerColumn(ctx, f, q, off, now))
 	}
 	for _, k := range q.Asks {
 		col := cascoviews.OfferColumn{Provider: k.Provider, Label: providerName(k.Provider)}
 		if k.Stale(now) {
 			// Asked too long ago: whoever asked gave up, or is gone.
 			col.Error = i18n.T(ctx, "casco.offers.error.unavailable")
-			failures[col.Provider] = "ask@" + k.Token
 		} else {
 			col.Asking = true
 			v.Polling = true
@@ -384,8 +377,9 @@ func (o *Offers) view(r *http.Request, q *quotes.Quote) (cascoviews.OffersView, 
 		if c.Error == "" || q.Locked() || !slices.Contains(q.Cover.Providers, c.Provider) {
 			continue
 		}
+		failure := failures[c.Provider]
 		token, err := handlers.OpenForm(ctx, o.h.core.Forms, o.h.formOwner(ctx, q.Account), handlers.FormRetry,
-			q.Draft.ID+"/"+c.Provider+"/"+failures[c.Provider], retryState{DraftID: q.Draft.ID, Provider: c.Provider})
+			q.Draft.ID+"/"+c.Provider+"/"+failure, retryState{DraftID: q.Draft.ID, Provider: c.Provider, Failure: failure})
 		if err != nil {
 			return v, err
 		}

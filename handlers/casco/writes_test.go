@@ -133,6 +133,39 @@ func TestRetryDoubleClickAsksOnce(t *testing.T) {
 	}
 }
 
+// TestRetryOfAGoneFailureAsksNoOne: a Try again form left open in a tab
+// while the insurer was asked again from elsewhere, and answered, asks
+// no one: sent, it would drop that offer.
+func TestRetryOfAGoneFailureAsksNoOne(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{UpstreamTimeout: 5 * time.Second, Sandbox: sandbox.Options{Policies: 20,
+		Faults: sandbox.Faults{CascoUnavailable: []string{"allianz"}}}})
+	b := demoPartner(t, srv)
+	id := newDraft(t, b)
+	saveStep(t, b, id, "vehicle", vehicleForm, "owner")
+	saveStep(t, b, id, "owner", ownerForm, "cover")
+	saveStep(t, b, id, "cover", coverForm, "offers")
+	old := retryForm(t, waitAnswers(t, b, id), "allianz")
+	srv.Upstream.Sandbox.SetFaults(sandbox.Faults{})
+	if r := b.Post(stepPath(id, "offers"), offersForm(t, b, id)); r.Status != http.StatusSeeOther {
+		t.Fatalf("ask again = %d", r.Status)
+	}
+	if got := columnStates(waitAnswers(t, b, id))["allianz"]; got != "offer" {
+		t.Fatalf("allianz = %q after asking again, want its offer", got)
+	}
+	before := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer)
+	r := b.Post(stepPath(id, "offers")+"/allianz/retry", old)
+	if r.Status != http.StatusConflict || !strings.Contains(webtest.Text(r.Doc.Find("main")), "expired") {
+		t.Errorf("the old Try again = %d: %.300s", r.Status, webtest.Text(r.Doc.Find("main")))
+	}
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer); n != before {
+		t.Errorf("the old Try again asked %d times", n-before)
+	}
+	if got := columnStates(b.Page(t, stepPath(id, "offers"), http.StatusOK))["allianz"]; got != "offer" {
+		t.Errorf("allianz = %q after the old Try again, want its offer kept", got)
+	}
+}
+
 // TestNewQuoteReusesTheUntouchedDraft: "New quote" clicked over and over
 // opens one empty draft, not one per click; a quote started in earnest
 // makes room for a new one; an account at the cap is told why.
