@@ -127,6 +127,18 @@ func TestBrowserShortcutsAndPalette(t *testing.T) {
 		t.Errorf("after Escape the focus is on %q, want the link it was on", got)
 	}
 
+	// The query is text: "$&" stays as typed in the find entry, and Home
+	// moves the caret in the box rather than through the options.
+	openPalette(t, b)
+	b.Do(t, press("ab$&cd"))
+	pollJS(t, b, `(document.querySelector('#palette-list [data-palette-find] .palette-label') || {textContent: ""}).textContent.includes("ab$&cd")`)
+	b.Do(t, chromedp.KeyEvent(kb.Home))
+	if got := evalString(t, b, `String(document.getElementById("palette-input").selectionStart)`); got != "0" {
+		t.Errorf("Home left the caret at %s, want 0", got)
+	}
+	b.Do(t, chromedp.KeyEvent(kb.Escape))
+	pollJS(t, b, `!document.getElementById("palette").open`)
+
 	// A pasted policy id and Enter open the policy.
 	openPalette(t, b)
 	b.Do(t, press(sandbox.FixturePolicyID))

@@ -17,6 +17,8 @@
 
   var GO = { p: "nav-policies", a: "nav-audit", o: "nav-review", e: "nav-expiring", q: "nav-casco" };
   var G_TIMEOUT = 1500;
+  // A Mac keyboard: the palette opens with ⌘K there.
+  var MAC = /Mac|iPhone|iPad/.test((navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform || "");
 
   function editable(el) {
     if (!el || el.nodeType !== 1) return false;
@@ -146,6 +148,9 @@
     var fq = fold(q);
     var words = fq.split(/\s+/).filter(Boolean);
     var matched = entries.filter(function (li) {
+      // An action whose control an in-page update removed since the
+      // entries came is no longer offered.
+      if (li.dataset.click && !document.querySelector(li.dataset.click)) return false;
       return words.every(function (w) { return li._text.indexOf(w) >= 0; });
     });
     if (fq) {
@@ -155,7 +160,8 @@
     }
     if (findOption && q && /^\S{3,100}$/.test(q)) {
       var label = findOption.querySelector(".palette-label");
-      label.textContent = findOption.dataset.template.replace("{id}", q);
+      // A function, so that "$&" or "$'" in the query stay as typed.
+      label.textContent = findOption.dataset.template.replace("{id}", function () { return q; });
       findOption._query = q;
       if (idLike(q)) matched.unshift(findOption); else matched.push(findOption);
     }
@@ -209,7 +215,9 @@
   }
 
   function onPaletteKey(e) {
-    if (e.isComposing) return;
+    // keyCode 229: a key an input method is still composing with (Safari
+    // sends the Enter that ends a composition so, isComposing unset).
+    if (e.isComposing || e.keyCode === 229) return;
     var n = shown.length;
     switch (e.key) {
       case "ArrowDown":
@@ -220,12 +228,8 @@
         e.preventDefault();
         if (n) setActive(active <= 0 ? n - 1 : active - 1);
         break;
-      case "Home":
-      case "End":
-        if (!n || e.shiftKey) return;
-        e.preventDefault();
-        setActive(e.key === "Home" ? 0 : n - 1);
-        break;
+      // Home and End stay the text box's: they move the caret, as the
+      // ARIA combobox pattern has them in an editable combobox.
       case "Enter":
         e.preventDefault();
         if (!entries) enterPending = true;
@@ -263,9 +267,11 @@
   var gAt = 0;
 
   function onKey(e) {
-    if (e.defaultPrevented || e.isComposing) return;
+    if (e.defaultPrevented || e.isComposing || e.keyCode === 229) return;
     var k = e.key;
-    if ((k === "k" || k === "K") && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
+    // ⌘K on a Mac, where Ctrl+K in a text field deletes to the end of
+    // the line; Ctrl+K elsewhere.
+    if ((k === "k" || k === "K") && (MAC ? e.metaKey : e.ctrlKey) && !e.altKey && !e.shiftKey) {
       // A chord, not typing: it works from a field too.
       if (!palette) return;
       e.preventDefault();
