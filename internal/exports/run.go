@@ -16,6 +16,9 @@ type runs struct {
 	// stop cancels every run's context: Drain gave up waiting.
 	stop     chan struct{}
 	stopOnce sync.Once
+	// slots holds a token per run writing now (Limits.RunningPerInstance);
+	// nil: no bound.
+	slots chan struct{}
 }
 
 func (r *runs) start() {
@@ -46,8 +49,47 @@ func (r *runs) wait() <-chan struct{} {
 // CrashedKey is the catalogue key of a job whose run panicked.
 const CrashedKey = "exports.error.crashed"
 
+// StoppedKey is the catalogue key of a job whose process stopped before
+// it could write it (the owner tries again).
+const StoppedKey = "exports.error.stale"
+
+// takeSlot waits for a free run slot, beating job id's heartbeat while
+// it waits; false when ctx ended first.
+func (s *Store) takeSlot(ctx context.Context, id string) bool {
+	if s.runs.slots == nil {
+		return true
+	}
+	select {
+	case s.runs.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTicker(HeartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case s.runs.slots <- struct{}{}:
+			select {
+			case <-s.runs.stop:
+				// Freed by a run that Drain stopped: stop too.
+				<-s.runs.slots
+				return false
+			default:
+			}
+			return true
+		case <-t.C:
+			_ = s.Progress(ctx, id, 0)
+		case <-s.runs.stop:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // Go runs fn, the run of job id, detached from the request that started
-// it: counted, so that Drain waits for it at shutdown, and with a panic
+// it: counted, so that Drain waits for it at shutdown, at most
+// Limits.RunningPerInstance at once (the others wait), and with a panic
 // recovered, so that a bug in an encoder fails one export instead of
 // ending the process. On a panic the job is failed (CrashedKey) and
 // report (if not nil) hears the value and the stack, to log and record
@@ -78,6 +120,15 @@ func (s *Store) Go(ctx context.Context, id string, fn func(ctx context.Context),
 				report(p, stack)
 			}
 		}()
+		if !s.takeSlot(ctx, id) {
+			done, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = s.Fail(done, id, StoppedKey)
+			return
+		}
+		if s.runs.slots != nil {
+			defer func() { <-s.runs.slots }()
+		}
 		fn(ctx)
 	}()
 }

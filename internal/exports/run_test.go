@@ -97,3 +97,96 @@ func TestDrain(t *testing.T) {
 }
 
 var _ io.Writer = (*exports.FileWriter)(nil)
+
+// TestGoBoundsTheRunsOfAnInstance: with one run at a time, a second
+// export waits for the first, beating meanwhile so that it is not taken
+// for dead, then runs; one that waits past Drain fails as stopped.
+func TestGoBoundsTheRunsOfAnInstance(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	limits := exports.DefaultLimits
+	limits.RunningPerInstance = 1
+	s, c := mustOpen(t, exports.Config{Path: filepath.Join(t.TempDir(), "exports.db"), Limits: limits})
+	first, err := s.Create(ctx, job("t1", "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Create(ctx, job("t1", "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	firstRuns := make(chan struct{})
+	s.Go(ctx, first.ID, func(context.Context) {
+		close(firstRuns)
+		<-release
+	}, nil)
+	<-firstRuns
+	secondRuns := make(chan struct{})
+	s.Go(ctx, second.ID, func(context.Context) { close(secondRuns) }, nil)
+	// Longer than a stale job's silence, on the store's clock: the
+	// waiting job's beats keep it alive.
+	c.add(exports.StaleAfter + time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		j, err := s.Find(ctx, second.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !j.Stale(c.now()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the waiting export does not beat: another instance would fail it as stale")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case <-secondRuns:
+		t.Fatal("a second export ran beside the first with one slot")
+	default:
+	}
+	close(release)
+	select {
+	case <-secondRuns:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting export did not run once the first ended")
+	}
+
+	// A run still waiting when Drain gives up fails as stopped.
+	third, err := s.Create(ctx, job("t1", "carol"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, blocking := make(chan struct{}), make(chan struct{})
+	defer close(block)
+	s.Go(ctx, "blocker", func(ctx context.Context) {
+		close(blocking)
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+	}, nil)
+	<-blocking
+	s.Go(ctx, third.ID, func(context.Context) { t.Error("the third export ran") }, nil)
+	drainCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	s.Drain(drainCtx)
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		j, err := s.Find(ctx, third.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == exports.StateFailed {
+			if j.Error != exports.StoppedKey {
+				t.Errorf("the waiting export failed with %q, want %q", j.Error, exports.StoppedKey)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the waiting export is %s after Drain gave up, want failed", j.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -86,10 +86,15 @@ type Limits struct {
 	// TTL is how long a file is kept once finished (and how long a job
 	// may run).
 	TTL time.Duration
+	// RunningPerInstance bounds the exports one process writes at once
+	// (0: no bound): each takes a core while it runs, and the others
+	// wait their turn, still beating so that no instance takes them for
+	// dead.
+	RunningPerInstance int
 }
 
 // DefaultLimits are the limits Open uses.
-var DefaultLimits = Limits{JobsPerTenant: 20, BytesPerTenant: 1 << 30, BytesPerJob: 256 << 20, TTL: time.Hour}
+var DefaultLimits = Limits{JobsPerTenant: 20, BytesPerTenant: 1 << 30, BytesPerJob: 256 << 20, TTL: time.Hour, RunningPerInstance: 4}
 
 // Errors of the store.
 var (
@@ -229,6 +234,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if s.limits == (Limits{}) {
 		s.limits = DefaultLimits
+	}
+	if n := s.limits.RunningPerInstance; n > 0 {
+		s.runs.slots = make(chan struct{}, n)
 	}
 	if s.now == nil {
 		s.now = time.Now
