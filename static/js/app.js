@@ -2,7 +2,9 @@
 // - [data-copy] buttons copy their value to the clipboard.
 // - content swapped in by htmx puts the focus on its [data-swap-focus]
 //   element (an error summary, a review's heading, a progress message):
-//   keyboard and screen-reader users land where the work continues.
+//   keyboard and screen-reader users land where the work continues;
+//   without one, a swap that replaced the focused control (a poll) puts
+//   the focus back on the same control in the new content.
 // - select[data-submit-on-change] sends its form on a choice; the form's
 //   [data-no-js-submit] button is hidden while this script runs.
 // - input[data-viewer-zone] gets the browser's IANA time zone, for the
@@ -68,11 +70,26 @@
   // brought the content, or when the focus was inside what the swap
   // replaced (a polled progress message being read); a poll never pulls
   // the focus away from elsewhere on the page.
-  var focusWasIn = null;
+  // Content without such a mark (a polled offers table) gets the focus
+  // back on the control that stands where the focused one stood: the
+  // same link or button, found by its id, address, name or test id. A
+  // poll then no longer sends a keyboard user back to the top of the
+  // page while they tab through it.
+  var focusWasIn = null, focusSame = null;
   document.addEventListener("htmx:beforeSwap", function (e) {
     var a = document.activeElement, t = e.detail.target;
     focusWasIn = a && a !== document.body && t && t.contains(a) ? t : null;
+    focusSame = focusWasIn ? sameAs(a) : null;
   });
+  function sameAs(el) {
+    if (el.id) return "#" + CSS.escape(el.id);
+    var sel = el.tagName.toLowerCase();
+    ["name", "value", "href", "data-testid", "data-provider"].forEach(function (n) {
+      var v = el.getAttribute(n);
+      if (v !== null) sel += "[" + n + '="' + CSS.escape(v) + '"]';
+    });
+    return sel;
+  }
   function swapFocus(e) {
     var cfg = e.detail && e.detail.requestConfig;
     var ev = cfg && cfg.triggeringEvent;
@@ -81,6 +98,8 @@
     var root = e.target;
     if (!root || !root.querySelector) return;
     var el = root.matches("[data-swap-focus]") ? root : root.querySelector("[data-swap-focus]");
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (!el && focusSame && lost) el = root.matches(focusSame) ? root : root.querySelector(focusSame);
     if (el && document.contains(el)) el.focus();
   }
 
