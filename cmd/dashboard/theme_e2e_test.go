@@ -63,13 +63,21 @@ func TestBrowserDarkMode(t *testing.T) {
 	// is dark, then dark while it is light.
 	b.Do(t, chromedp.Navigate(d.url+"/policies"))
 	b.WaitReady(t)
-	// With JavaScript the choice applies on change, and its button hides.
+	// With JavaScript the choice applies on the page at once, without a
+	// reload (what is typed into the search box stays), its button
+	// hidden; it is saved all the same.
 	if shown := evalString(t, b, `getComputedStyle(document.querySelector('[data-testid="theme-switch"] [data-no-js-submit]')).display`); shown != "none" {
 		t.Errorf("with JavaScript the colours button shows (display %q)", shown)
 	}
-	b.Do(t, chromedp.SetValue(chromedp.CSS("#theme-select"), "light"),
+	b.Do(t, chromedp.Evaluate[chromedp.Void](`window.__samePage = true; document.querySelector("#find-q").value = "typed, not sent"`),
+		chromedp.SetValue(chromedp.CSS("#theme-select"), "light"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#theme-select').dispatchEvent(new Event("change", {bubbles: true}))`))
 	waitLoaded(t, b, `document.documentElement.dataset.theme === "light"`)
+	if same := evalString(t, b, `String(window.__samePage === true && document.querySelector("#find-q").value)`); same != "typed, not sent" {
+		t.Errorf("choosing the colours reloaded the page or lost the typed text (%q)", same)
+	}
+	b.Do(t, chromedp.Reload())
+	waitLoaded(t, b, `document.documentElement.dataset.theme === "light" && window.__samePage === undefined`)
 	if got := background(); got != light {
 		t.Errorf("light chosen under a dark system: background %s, want %s", got, light)
 	}

@@ -57,10 +57,12 @@
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
     submitOnChange(document);
+    themeInPlace(document);
   });
   document.addEventListener("htmx:afterSettle", function (e) {
     enhance(e.target);
     submitOnChange(e.target);
+    themeInPlace(e.target);
     swapFocus(e);
   });
 
@@ -136,6 +138,31 @@
           return;
         }
         form.requestSubmit(button || undefined);
+      });
+    });
+  }
+
+  // --- Colours applied in place ---------------------------------------
+  // The colours change on the page at once and are saved in the
+  // background: no reload, so nothing typed into a form on the page is
+  // lost and the focus stays on the select. Without JavaScript (or when
+  // saving fails) the form is sent as it is.
+  function themeInPlace(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll("select[data-apply-theme]").forEach(function (s) {
+      var form = s.form;
+      if (s.dataset.themeReady || !form || !window.fetch) return;
+      s.dataset.themeReady = "1";
+      var button = form.querySelector("[data-no-js-submit]");
+      if (button) button.style.display = "none";
+      s.addEventListener("change", function () {
+        if (s.value) document.documentElement.setAttribute("data-theme", s.value);
+        else document.documentElement.removeAttribute("data-theme");
+        fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", redirect: "manual" })
+          .then(function (res) {
+            if (res.type !== "opaqueredirect" && !res.ok) throw new Error(String(res.status));
+          })
+          .catch(function () { form.submit(); });
       });
     });
   }
