@@ -81,14 +81,7 @@ func TestBrowserAxePagesAndStates(t *testing.T) {
 	// CASCO: a partner's history, and a new quote's vehicle step, empty
 	// and refused (the focus goes to the summary of what is missing).
 	p := browsertest.New(t, 150*time.Second)
-	p.Do(t,
-		chromedp.Navigate(d.url+"/signin?tab=casco"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="partner-form"] #account`)),
-		chromedp.SendKeys(chromedp.CSS(`#account`), sandbox.CascoDemoAccount),
-		chromedp.SendKeys(chromedp.CSS(`#password`), sandbox.CascoDemoPassword),
-		chromedp.Submit(chromedp.CSS(`#account`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-quote"]`)),
-	)
+	signInPartner(t, p, d.url)
 	p.WaitReady(t)
 	p.Axe(t, "CASCO history")
 	p.Do(t,

@@ -97,13 +97,8 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 	d := startDashboard(t, nil)
 	b := browsertest.New(t, 180*time.Second)
 
+	signInPartner(t, b, d.url)
 	b.Do(t,
-		chromedp.Navigate(d.url+"/signin?tab=casco"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="partner-form"] #account`)),
-		chromedp.SendKeys(chromedp.CSS(`#account`), sandbox.CascoDemoAccount),
-		chromedp.SendKeys(chromedp.CSS(`#password`), sandbox.CascoDemoPassword),
-		chromedp.Submit(chromedp.CSS(`#account`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-quote"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="new-quote"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#f-vin`)),
 	)
@@ -322,6 +317,20 @@ func TestBrowserCascoQuoteToPolicy(t *testing.T) {
 	if p := b.ProblemsExcept("status of 422"); len(p) > 0 {
 		t.Errorf("the pages logged problems:\n%s", strings.Join(p, "\n"))
 	}
+}
+
+// signInPartner signs the demo partner in on the CASCO tab and waits for
+// the quotes' history.
+func signInPartner(t *testing.T, b *browsertest.Browser, base string) {
+	t.Helper()
+	b.Do(t,
+		chromedp.Navigate(base+"/signin?tab=casco"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="partner-form"] #account`)),
+		chromedp.SendKeys(chromedp.CSS(`#account`), sandbox.CascoDemoAccount),
+		chromedp.SendKeys(chromedp.CSS(`#password`), sandbox.CascoDemoPassword),
+		chromedp.Submit(chromedp.CSS(`#account`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="new-quote"]`)),
+	)
 }
 
 // cnpFor completes the first twelve digits of a CNP with its check
