@@ -613,7 +613,7 @@ func TestAuditFilterFormWorksWithoutJS(t *testing.T) {
 	}
 	var names []string
 	form.Find("input[name], select[name]").Each(func(_ int, s *goquery.Selection) { names = append(names, s.AttrOr("name", "")) })
-	if want := []string{"policy", "actor", "outcome"}; !slices.Equal(names, want) {
+	if want := []string{"policy", "actor", "action", "outcome", "reason", "no_reason", "from", "to"}; !slices.Equal(names, want) {
 		t.Errorf("form fields = %v, want %v", names, want)
 	}
 	var options []string
@@ -622,7 +622,7 @@ func TestAuditFilterFormWorksWithoutJS(t *testing.T) {
 		t.Errorf("outcome options = %q, want %q", options, want)
 	}
 	// What the browser sends when the form is submitted with empty fields.
-	doc := b.Page(t, "/audit?policy=&actor=&outcome=", http.StatusOK).Doc
+	doc := b.Page(t, "/audit?policy=&actor=&action=&outcome=&reason=&from=&to=", http.StatusOK).Doc
 	checkAuditIDs(t, doc, "5", "4", "3", "2", "1")
 }
 

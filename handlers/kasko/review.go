@@ -336,12 +336,16 @@ func (rv *Review) Overview(w http.ResponseWriter, r *http.Request) error {
 	v.Status = st
 
 	if rc, ok := rv.h.audit.(audit.ReasonCounter); ok {
-		reasons, err := rc.CancelReasons(ctx, u.Tenant, p.from, p.to.AddDate(0, 0, 1))
+		// The period's days as UTC days (auditDays), as the audit log
+		// reads its from and to: each count links to its entries there.
+		start, end := auditDays(p.from, p.to)
+		reasons, err := rc.CancelReasons(ctx, u.Tenant, start, end)
 		if err != nil {
 			return err
 		}
 		for reason, n := range reasons {
-			v.Reasons.Rows = append(v.Reasons.Rows, review.ReasonRow{Reason: cmp.Or(reason, i18n.T(ctx, "review.reason_none")), Count: n})
+			v.Reasons.Rows = append(v.Reasons.Rows, review.ReasonRow{Reason: cmp.Or(reason, i18n.T(ctx, "review.reason_none")),
+				None: reason == "", Count: n, URL: auditLink(reason, p.from, p.to)})
 		}
 		slices.SortFunc(v.Reasons.Rows, func(a, b review.ReasonRow) int {
 			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))

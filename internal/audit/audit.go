@@ -67,6 +67,11 @@ const (
 	ActionExport = "export"
 )
 
+// Actions lists every action, for filters.
+func Actions() []string {
+	return []string{ActionCancel, ActionCreate, ActionExport, ActionViewCreate, ActionViewDelete, ActionConvert}
+}
+
 // Entry is one recorded event.
 type Entry struct {
 	ID int64
@@ -130,8 +135,22 @@ type Filter struct {
 	Actor string
 	// Outcome is one of Outcomes.
 	Outcome string
-	Limit   int // 1..100
-	Offset  int
+	// Action is one of the actions (ActionCancel, …), matched exactly.
+	Action string
+	// Reason matches a cancellation's reason exactly (no trimming, no
+	// case folding: the overview counts reasons as stored). "" means any
+	// reason; NoReason keeps only the entries without one, which is how
+	// the overview's "no reason given" bucket is asked for. Setting both
+	// is invalid.
+	Reason   string
+	NoReason bool
+	// From and To keep the entries whose At is at or after From and
+	// before To, the half-open range ReasonCounter.CancelReasons counts
+	// in; a zero time leaves that side open. Both are compared to the
+	// microsecond, the resolution entries are stored at.
+	From, To time.Time
+	Limit    int // 1..100
+	Offset   int
 }
 
 // Page is one page of entries and the number of entries the filter
@@ -184,6 +203,12 @@ func (e Entry) Check() error {
 func (f Filter) Check() error {
 	if f.Limit < 1 || f.Limit > 100 || f.Offset < 0 {
 		return errors.Join(ErrInvalid, errors.New("limit must be 1..100 and offset not negative"))
+	}
+	if f.Reason != "" && f.NoReason {
+		return errors.Join(ErrInvalid, errors.New("a filter asks for a reason or for none, not both"))
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		return errors.Join(ErrInvalid, errors.New("a filter's range ends before it starts"))
 	}
 	return nil
 }

@@ -143,6 +143,10 @@ func conformance(t *testing.T, b backend) {
 		t.Parallel()
 		testPagination(t, b.fresh(t))
 	})
+	t.Run("cancellation filters", func(t *testing.T) {
+		t.Parallel()
+		testCancellationFilters(t, b.fresh(t))
+	})
 	t.Run("invalid", func(t *testing.T) {
 		t.Parallel()
 		testInvalid(t, b.fresh(t))
@@ -376,6 +380,114 @@ func testFilters(t *testing.T, st store) {
 				t.Errorf("Total = %d, want %d", p.Total, len(tt.want))
 			}
 		})
+	}
+}
+
+// testCancellationFilters checks the action, reason and time filters,
+// and that they select exactly the entries CancelReasons counts: the
+// overview links each count to the log filtered this way.
+func testCancellationFilters(t *testing.T, st store) {
+	l := st.open(t)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	const sold = "Insured item sold or no longer owned: an Opel, \"Ștefan's\""
+	cancel := func(at time.Time, reason, outcome string) audit.Entry {
+		return audit.Entry{Action: audit.ActionCancel, At: at, Actor: "sk_test_…aaaa", PolicyID: "tpol_a",
+			Reason: reason, Outcome: outcome, Tenant: tenantA}
+	}
+	seed := []audit.Entry{
+		0: cancel(from.Add(-time.Microsecond), "Duplicate policy", audit.OutcomeAccepted), // just before
+		1: cancel(from, "Duplicate policy", audit.OutcomeAccepted),                        // the first instant
+		2: cancel(from.Add(time.Hour), "", audit.OutcomeAccepted),
+		3: cancel(from.Add(2*time.Hour), "Duplicate policy", audit.OutcomeCompleted), // the same one completing
+		4: cancel(from.Add(3*time.Hour), "Duplicate policy", audit.OutcomeRejected),
+		5: cancel(from.Add(4*time.Hour), sold, audit.OutcomeAccepted),
+		6: cancel(from.Add(5*time.Hour), "duplicate policy", audit.OutcomeAccepted),  // another case
+		7: cancel(from.Add(6*time.Hour), "Duplicate policy ", audit.OutcomeAccepted), // a trailing space
+		8: cancel(to.Add(-time.Microsecond), "", audit.OutcomeAccepted),              // the last instant
+		9: cancel(to, "Duplicate policy", audit.OutcomeAccepted),                     // the end, excluded
+		// Another tenant, and another action.
+		10: func() audit.Entry {
+			e := cancel(from.Add(time.Hour), "Duplicate policy", audit.OutcomeAccepted)
+			e.Tenant = tenantB
+			return e
+		}(),
+		11: {Action: audit.ActionCreate, At: from.Add(time.Hour), Actor: "sk_test_…aaaa", VariantID: "var_1", Outcome: audit.OutcomeAccepted, Tenant: tenantA},
+	}
+	var added []int64
+	for _, e := range seed {
+		added = append(added, mustAppend(t, l, e).ID)
+	}
+	id := func(i int) int64 { return added[i] }
+	accepted := audit.Filter{Tenant: tenantA, Action: audit.ActionCancel, Outcome: audit.OutcomeAccepted, From: from, To: to}
+	with := func(f audit.Filter, change func(*audit.Filter)) audit.Filter {
+		change(&f)
+		return f
+	}
+	tests := []struct {
+		name   string
+		filter audit.Filter
+		want   []int64
+	}{
+		{"action", audit.Filter{Tenant: tenantA, Action: audit.ActionCreate}, []int64{id(11)}},
+		{"action unknown", audit.Filter{Action: "teleport"}, nil},
+		{"reason is exact", audit.Filter{Reason: "Duplicate policy"}, []int64{id(10), id(9), id(4), id(3), id(1), id(0)}},
+		{"reason with quotes and non-ASCII", audit.Filter{Reason: sold}, []int64{id(5)}},
+		{"reason is case-sensitive", audit.Filter{Reason: "duplicate policy"}, []int64{id(6)}},
+		{"reason keeps its spaces", audit.Filter{Reason: "Duplicate policy "}, []int64{id(7)}},
+		{"reason is not a prefix", audit.Filter{Reason: "Duplicate"}, nil},
+		{"no reason", audit.Filter{NoReason: true}, []int64{id(11), id(8), id(2)}},
+		{"from is included", audit.Filter{Tenant: tenantA, From: from, To: from.Add(time.Microsecond)}, []int64{id(1)}},
+		{"to is excluded", audit.Filter{Tenant: tenantA, From: to.Add(-time.Microsecond), To: to.Add(time.Microsecond)}, []int64{id(9), id(8)}},
+		{"from alone", audit.Filter{Tenant: tenantA, From: to.Add(-time.Microsecond)}, []int64{id(9), id(8)}},
+		{"to alone", audit.Filter{Tenant: tenantA, To: from}, []int64{id(0)}},
+		{"bounds in another zone are the same instants", audit.Filter{Tenant: tenantA, From: from.In(time.FixedZone("EET", 2*3600)), To: from.Add(time.Microsecond).In(time.FixedZone("EET", 2*3600))}, []int64{id(1)}},
+		{"empty range", audit.Filter{From: from, To: from}, nil},
+		{"accepted cancellations in the period", accepted, []int64{id(8), id(7), id(6), id(5), id(2), id(1)}},
+		{"and a reason", with(accepted, func(f *audit.Filter) { f.Reason = "Duplicate policy" }), []int64{id(1)}},
+		{"and no reason", with(accepted, func(f *audit.Filter) { f.NoReason = true }), []int64{id(8), id(2)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.filter
+			f.Limit = 100
+			p := mustList(t, l, f)
+			if got := ids(p.Entries); !slices.Equal(got, tt.want) {
+				t.Errorf("ids = %v, want %v", got, tt.want)
+			}
+			if p.Total != len(tt.want) {
+				t.Errorf("Total = %d, want %d", p.Total, len(tt.want))
+			}
+		})
+	}
+
+	// Each reason CancelReasons counts lists exactly that many entries,
+	// in pages too small to hold them all.
+	rc, ok := l.(audit.ReasonCounter)
+	if !ok {
+		t.Fatalf("%T counts no reasons", l)
+	}
+	counts, err := rc.CancelReasons(context.Background(), tenantA, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != 5 {
+		t.Errorf("CancelReasons = %v, want 5 reasons", counts)
+	}
+	for reason, n := range counts {
+		f := with(accepted, func(f *audit.Filter) { f.Reason, f.NoReason, f.Limit = reason, reason == "", 1 })
+		if p := mustList(t, l, f); p.Total != n || len(p.Entries) != 1 {
+			t.Errorf("reason %q: counted %d, listed %d (%d on the page)", reason, n, p.Total, len(p.Entries))
+		}
+	}
+
+	for _, f := range []audit.Filter{
+		{Limit: 10, Reason: "Duplicate policy", NoReason: true},
+		{Limit: 10, From: to, To: from},
+	} {
+		if _, err := l.List(context.Background(), f); !errors.Is(err, audit.ErrInvalid) {
+			t.Errorf("List(%+v) = %v, want ErrInvalid", f, err)
+		}
 	}
 }
 

@@ -51,6 +51,8 @@ func (m *Memory) List(_ context.Context, f Filter) (Page, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Bounds at the stored resolution, as the SQL stores compare them.
+	from, to := f.From.Truncate(time.Microsecond), f.To.Truncate(time.Microsecond)
 	var match []Entry
 	for _, e := range slices.Backward(m.entries) {
 		if f.Tenant != "" && e.Tenant != f.Tenant {
@@ -63,6 +65,15 @@ func (m *Memory) List(_ context.Context, f Filter) (Page, error) {
 			continue
 		}
 		if f.Outcome != "" && e.Outcome != f.Outcome {
+			continue
+		}
+		if f.Action != "" && e.Action != f.Action {
+			continue
+		}
+		if (f.Reason != "" && e.Reason != f.Reason) || (f.NoReason && e.Reason != "") {
+			continue
+		}
+		if (!from.IsZero() && e.At.Before(from)) || (!to.IsZero() && !e.At.Before(to)) {
 			continue
 		}
 		match = append(match, e)

@@ -86,6 +86,23 @@ func (l *sqlLog) List(ctx context.Context, f Filter) (Page, error) {
 	if f.Outcome != "" {
 		where = append(where, "outcome = "+arg(f.Outcome))
 	}
+	if f.Action != "" {
+		where = append(where, "action = "+arg(f.Action))
+	}
+	if f.Reason != "" {
+		where = append(where, "reason = "+arg(f.Reason))
+	}
+	if f.NoReason {
+		where = append(where, "reason = ''")
+	}
+	// The same comparisons, with the same stored values, as
+	// CancelReasons: the overview's counts link here.
+	if !f.From.IsZero() {
+		where = append(where, "at >= "+arg(l.d.Time(f.From.UTC())))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "at < "+arg(l.d.Time(f.To.UTC())))
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

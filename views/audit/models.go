@@ -19,6 +19,15 @@ type Filters struct {
 	Outcome string
 	// Outcomes are the choices of the outcome select, "" (any) first.
 	Outcomes []Option
+	// Actions are the choices of the action select, "" (any) first.
+	Actions []Option
+	// Reason is the exact reason; NoReason asks for entries without one.
+	Reason   string
+	NoReason bool
+	// From and To are the days as typed (YYYY-MM-DD), read in UTC.
+	From, To string
+	// DateErrorKey explains refused days (the table is then not shown).
+	DateErrorKey string
 	// Size is carried through a new filter when it is not the default.
 	Size int
 }
@@ -39,7 +48,9 @@ type TableView struct {
 	From, To int
 	// Filtered says a filter is on, so an empty result offers to clear it.
 	Filtered bool
-	Pager    Pager
+	// Active says each filter that is on in words ("Reason: “Other”").
+	Active []string
+	Pager  Pager
 }
 
 // Row is one audit entry, formatted.

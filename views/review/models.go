@@ -91,10 +91,14 @@ type ReasonsTable struct {
 	Rows []ReasonRow
 }
 
-// ReasonRow is one reason and how often it was given.
+// ReasonRow is one reason and how often it was given; URL is the audit
+// log filtered to exactly the entries counted. None marks the "no reason
+// given" bucket, whose Reason is the catalogue's words for it.
 type ReasonRow struct {
 	Reason string
+	None   bool
 	Count  int
+	URL    string
 }
 
 // ExpiringView is the expiry worklist.
