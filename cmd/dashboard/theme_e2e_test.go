@@ -69,7 +69,8 @@ func TestBrowserDarkMode(t *testing.T) {
 	if shown := evalString(t, b, `getComputedStyle(document.querySelector('[data-testid="theme-switch"] [data-no-js-submit]')).display`); shown != "none" {
 		t.Errorf("with JavaScript the colours button shows (display %q)", shown)
 	}
-	b.Do(t, chromedp.Evaluate[chromedp.Void](`window.__samePage = true; document.querySelector("#find-q").value = "typed, not sent"`),
+	b.Do(t, chromedp.WaitVisible(chromedp.CSS("#find-q")),
+		chromedp.Evaluate[chromedp.Void](`window.__samePage = true; document.querySelector("#find-q").value = "typed, not sent"`),
 		chromedp.SetValue(chromedp.CSS("#theme-select"), "light"),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('#theme-select').dispatchEvent(new Event("change", {bubbles: true}))`))
 	waitLoaded(t, b, `document.documentElement.dataset.theme === "light"`)
