@@ -96,6 +96,8 @@ func TestHTMLValidates(t *testing.T) {
 		{"/policies/new", http.StatusOK},
 		{"/policies/tpol_doesnotexist000000000000000", http.StatusNotFound},
 		{"/audit", http.StatusOK},
+		{"/audit?action=cancel&outcome=accepted&no_reason=1&from=2026-01-01&to=2026-12-31", http.StatusOK},
+		{"/audit?action=cancel&from=2026-03-01&to=2026-01-01", http.StatusBadRequest},
 		{"/review", http.StatusOK},
 		{"/review?period=custom&from=2026-03-01&to=2026-01-01", http.StatusBadRequest},
 		{"/review/expiring?days=90", http.StatusOK},

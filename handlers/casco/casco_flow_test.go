@@ -512,6 +512,9 @@ func TestCascoSignInAgainMidFlow(t *testing.T) {
 	saveStep(t, b, id, "vehicle", vehicleForm, "owner")
 	saveStep(t, b, id, "owner", ownerForm, "cover")
 	saveStep(t, b, id, "cover", coverForm, "offers")
+	// The cover's own asks run in the background and may renew the
+	// tokens: they end first, so that the session then surely dies.
+	waitAnswers(t, b, id)
 	form := offersForm(t, b, id)
 	time.Sleep(1300 * time.Millisecond)
 	r := b.Post(stepPath(id, "offers"), form)

@@ -282,14 +282,18 @@ func TestNewPolicyUnknownOutcomeIsChecked(t *testing.T) {
 	for _, created := range []bool{false, true} {
 		t.Run(map[bool]string{false: "not created", true: "created"}[created], func(t *testing.T) {
 			t.Parallel()
-			srv := newCancelServer(t, sandbox.Options{})
+			// Upstream calls time out after 1 s: the creation's, slowed to
+			// 1.5 s, does; the check's reads (pages of 100 policies) do not,
+			// even under the race detector on a loaded machine (they did at
+			// 300 ms).
+			srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 60}, UpstreamTimeout: time.Second})
 			b := srv.SignedIn(t, sandbox.KeyASecretTest)
 			form := pushValues(newPushForm(t, b))
 			// A timeout: the sandbox still creates the policy after the
 			// dashboard gave up; a 5xx creates nothing.
 			faults := sandbox.Faults{ErrorRate: 1}
 			if created {
-				faults = sandbox.Faults{Latency: 500 * time.Millisecond}
+				faults = sandbox.Faults{Latency: 1500 * time.Millisecond}
 			}
 			srv.Upstream.Sandbox.SetFaults(faults)
 			r := b.Post("/policies/new", form)
@@ -301,14 +305,21 @@ func TestNewPolicyUnknownOutcomeIsChecked(t *testing.T) {
 				t.Error("an unknown outcome invites sending the form again")
 			}
 			srv.Upstream.Sandbox.SetFaults(sandbox.Faults{})
-			time.Sleep(600 * time.Millisecond) // the late creation lands
-			c := b.Get(check)
 			if created {
-				if c.Status != http.StatusSeeOther || !strings.HasPrefix(c.Header.Get("Location"), "/pushes/") {
-					t.Errorf("check = %d to %q, want the created policy's result", c.Status, c.Header.Get("Location"))
+				// The late creation lands half a second after the
+				// dashboard gave up; until then the check finds none.
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+					c := b.Get(check)
+					if c.Status == http.StatusSeeOther && strings.HasPrefix(c.Header.Get("Location"), "/pushes/") {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("check = %d to %q, want the created policy's result", c.Status, c.Header.Get("Location"))
+					}
 				}
 				return
 			}
+			c := b.Get(check)
 			if c.Status != http.StatusOK || !strings.Contains(webtest.Text(c.Doc.Find(`[data-testid="alert"]`)), "it was not created") {
 				t.Fatalf("check = %d\n%.500s", c.Status, c.Body)
 			}
