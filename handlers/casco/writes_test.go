@@ -94,11 +94,10 @@ func TestOffersDoubleClickAsksOnce(t *testing.T) {
 	}
 }
 
-// TestRetryDoubleClickAsksOnce: "Try again" on a failed insurer clicked
-// twice 200 ms apart while the insurers take 1.5 s; the browser drops
-// the first request. The insurer is asked once, and its offer arrives.
-func TestRetryDoubleClickAsksOnce(t *testing.T) {
-	t.Parallel()
+// allianzFailed is a quote whose cover asked the insurers while Allianz
+// refused (the fault stays set), with every answer in.
+func allianzFailed(t *testing.T) (*webtest.Server, *webtest.Browser, string, webtest.Response) {
+	t.Helper()
 	srv := webtest.NewServer(t, webtest.Options{UpstreamTimeout: 5 * time.Second, Sandbox: sandbox.Options{Policies: 20,
 		Faults: sandbox.Faults{CascoUnavailable: []string{"allianz"}}}})
 	b := demoPartner(t, srv)
@@ -110,6 +109,15 @@ func TestRetryDoubleClickAsksOnce(t *testing.T) {
 	if got := columnStates(failed)["allianz"]; got != "error" {
 		t.Fatalf("allianz = %q, want error", got)
 	}
+	return srv, b, id, failed
+}
+
+// TestRetryDoubleClickAsksOnce: "Try again" on a failed insurer clicked
+// twice 200 ms apart while the insurers take 1.5 s; the browser drops
+// the first request. The insurer is asked once, and its offer arrives.
+func TestRetryDoubleClickAsksOnce(t *testing.T) {
+	t.Parallel()
+	srv, b, id, failed := allianzFailed(t)
 	form := retryForm(t, failed, "allianz")
 	before := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer)
 	srv.Upstream.Sandbox.SetFaults(sandbox.Faults{Latency: slowInsurer})
@@ -138,14 +146,8 @@ func TestRetryDoubleClickAsksOnce(t *testing.T) {
 // no one: sent, it would drop that offer.
 func TestRetryOfAGoneFailureAsksNoOne(t *testing.T) {
 	t.Parallel()
-	srv := webtest.NewServer(t, webtest.Options{UpstreamTimeout: 5 * time.Second, Sandbox: sandbox.Options{Policies: 20,
-		Faults: sandbox.Faults{CascoUnavailable: []string{"allianz"}}}})
-	b := demoPartner(t, srv)
-	id := newDraft(t, b)
-	saveStep(t, b, id, "vehicle", vehicleForm, "owner")
-	saveStep(t, b, id, "owner", ownerForm, "cover")
-	saveStep(t, b, id, "cover", coverForm, "offers")
-	old := retryForm(t, waitAnswers(t, b, id), "allianz")
+	srv, b, id, failed := allianzFailed(t)
+	old := retryForm(t, failed, "allianz")
 	srv.Upstream.Sandbox.SetFaults(sandbox.Faults{})
 	if r := b.Post(stepPath(id, "offers"), offersForm(t, b, id)); r.Status != http.StatusSeeOther {
 		t.Fatalf("ask again = %d", r.Status)
