@@ -128,10 +128,15 @@ func TestBrowserPolicyListAndDetail(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-row"]`)),
 	)
 	b.WaitReady(t)
+	// The mark on this document tells the page the submit leads to from
+	// it: waiting for a row alone could find this page's, about to go.
 	b.Do(t,
+		chromedp.Evaluate[chromedp.Void](`document.body.dataset.before = "times"`),
 		chromedp.SetValue(chromedp.CSS("#times-select"), "viewer"),
 		chromedp.Submit(chromedp.CSS("#times-select")),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="policy-row"]`)),
+	)
+	waitLoaded(t, b, `!document.body.dataset.before && !!document.querySelector('[data-testid="policy-row"]')`)
+	b.Do(t,
 		chromedp.Navigate(d.url+"/policies/"+sandbox.FixturePolicyID),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cover"]`)),
 	)
