@@ -2,7 +2,6 @@ package casco
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,7 +13,6 @@ import (
 	"backoffice/handlers"
 	"backoffice/internal/paths"
 	"backoffice/internal/quotes"
-	cascoviews "backoffice/views/casco"
 )
 
 // askTimeout bounds one insurer's ask in the background: well inside
@@ -138,21 +136,9 @@ func retryPath(draftID, provider string) string {
 // the insurer once.
 func (o *Offers) Retry(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q, err := o.h.openStep(w, r, quotes.StepOffers)
+	q, err := o.openPost(w, r)
 	if err != nil || q == nil {
 		return err
-	}
-	if err := handlers.ParseForm(w, r); err != nil {
-		return err
-	}
-	self := paths.DraftStep(q.Draft.ID, quotes.StepOffers)
-	if q.Locked() {
-		v, err := o.view(r, q)
-		if err != nil {
-			return err
-		}
-		lockedAlert(ctx).on(&v.StepPage)
-		return handlers.Render(w, r, http.StatusConflict, cascoviews.OffersPage(v))
 	}
 	provider := r.PathValue("provider")
 	if !slices.Contains(q.Cover.Providers, provider) {
@@ -173,22 +159,12 @@ func (o *Offers) Retry(w http.ResponseWriter, r *http.Request) error {
 	if current := failureIDs(q, time.Now())[provider]; current != st.Failure && !o.h.core.Forms.Sent(ctx, token) {
 		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
 	}
-	pending := func(w http.ResponseWriter, r *http.Request) error {
-		return o.stale(w, r, q, "casco.offers.pending", http.StatusAccepted)
-	}
-	err = o.h.core.SendOnce(w, r, handlers.Submission{
-		Token: token, Kind: handlers.FormRetry,
-		Send: func(w http.ResponseWriter, r *http.Request) error {
-			if err := o.startAsks(r, q, []string{provider}, false); err != nil {
-				return o.h.toPartnerSignIn(w, r, err, self)
-			}
-			handlers.Redirect(w, r, self)
-			return nil
-		},
-		Pending: pending, Differs: pending,
+	self := paths.DraftStep(q.Draft.ID, quotes.StepOffers)
+	return o.sendOnce(w, r, q, token, handlers.FormRetry, func(w http.ResponseWriter, r *http.Request) error {
+		if err := o.startAsks(r, q, []string{provider}, false); err != nil {
+			return o.h.toPartnerSignIn(w, r, err, self)
+		}
+		handlers.Redirect(w, r, self)
+		return nil
 	})
-	if errors.Is(err, handlers.ErrFormExpired) {
-		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
-	}
-	return err
 }

@@ -413,6 +413,17 @@ func TestCascoQuoteToPolicy(t *testing.T) {
 	if locked.Status != http.StatusConflict {
 		t.Errorf("changing an issued quote = %d, want 409", locked.Status)
 	}
+	// Nor ask the insurers again, all or one: the sandbox is not called.
+	asked := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer)
+	for _, path := range []string{stepPath(id, "offers"), stepPath(id, "offers") + "/allianz/retry"} {
+		r := b.Post(path, url.Values{"token": {"any"}})
+		if r.Status != http.StatusConflict || r.Doc.Find(`[data-testid="offers"]`).Length() == 0 {
+			t.Errorf("POST %s on an issued quote = %d, want 409 with the offers", path, r.Status)
+		}
+	}
+	if n := srv.Upstream.Sandbox.Calls(sandbox.RouteCascoOffer); n != asked {
+		t.Errorf("an issued quote asked the insurers %d times", n-asked)
+	}
 }
 
 // checkPDF wants a PDF download named like namePrefix.

@@ -64,20 +64,9 @@ type offersState struct {
 // is sent: the insurers are not asked again by a double click.
 func (o *Offers) Ask(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	q, err := o.h.openStep(w, r, quotes.StepOffers)
+	q, err := o.openPost(w, r)
 	if err != nil || q == nil {
 		return err
-	}
-	if err := handlers.ParseForm(w, r); err != nil {
-		return err
-	}
-	if q.Locked() {
-		v, err := o.view(r, q)
-		if err != nil {
-			return err
-		}
-		lockedAlert(ctx).on(&v.StepPage)
-		return handlers.Render(w, r, http.StatusConflict, cascoviews.OffersPage(v))
 	}
 	token := r.PostForm.Get("token")
 	st, ok, err := handlers.LoadForm[offersState](ctx, o.h.core.Forms, token, o.h.formOwner(ctx, q.Account), handlers.FormOffers)
@@ -87,15 +76,40 @@ func (o *Offers) Ask(w http.ResponseWriter, r *http.Request) error {
 	if !ok || st.DraftID != q.Draft.ID {
 		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
 	}
+	// The form has no fields: every sending asks the same.
+	return o.sendOnce(w, r, q, token, handlers.FormOffers, func(w http.ResponseWriter, r *http.Request) error { return o.ask(w, r, q) })
+}
+
+// openPost opens the offers step for a POST and reads its form; a draft
+// already made a policy answers 409 with the offers as they are (q nil
+// then, as when openStep has answered).
+func (o *Offers) openPost(w http.ResponseWriter, r *http.Request) (*quotes.Quote, error) {
+	q, err := o.h.openStep(w, r, quotes.StepOffers)
+	if err != nil || q == nil {
+		return nil, err
+	}
+	if err := handlers.ParseForm(w, r); err != nil {
+		return nil, err
+	}
+	if !q.Locked() {
+		return q, nil
+	}
+	v, err := o.view(r, q)
+	if err != nil {
+		return nil, err
+	}
+	lockedAlert(r.Context()).on(&v.StepPage)
+	return nil, handlers.Render(w, r, http.StatusConflict, cascoviews.OffersPage(v))
+}
+
+// sendOnce sends an offers-page form (token, of kind) once, whatever
+// the browser does: every other submission gets the first one's answer,
+// or the offers as stored when that answer is not in yet.
+func (o *Offers) sendOnce(w http.ResponseWriter, r *http.Request, q *quotes.Quote, token, kind string, send handlers.Func) error {
 	pending := func(w http.ResponseWriter, r *http.Request) error {
 		return o.stale(w, r, q, "casco.offers.pending", http.StatusAccepted)
 	}
-	err = o.h.core.SendOnce(w, r, handlers.Submission{
-		// The form has no fields: every sending asks the same.
-		Token: token, Kind: handlers.FormOffers,
-		Send:    func(w http.ResponseWriter, r *http.Request) error { return o.ask(w, r, q) },
-		Pending: pending, Differs: pending,
-	})
+	err := o.h.core.SendOnce(w, r, handlers.Submission{Token: token, Kind: kind, Send: send, Pending: pending, Differs: pending})
 	if errors.Is(err, handlers.ErrFormExpired) {
 		return o.stale(w, r, q, "casco.error.form_expired", http.StatusConflict)
 	}

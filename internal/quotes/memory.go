@@ -259,12 +259,17 @@ func (m *Memory) Offers(_ context.Context, account, draftID string) ([]Offer, er
 	if _, err := m.draft(account, draftID); err != nil {
 		return nil, err
 	}
+	return cloneOffers(m.offers[draftID]), nil
+}
+
+// cloneOffers is a copy of offers that shares no bytes with them.
+func cloneOffers(offers []Offer) []Offer {
 	var out []Offer
-	for _, o := range m.offers[draftID] {
+	for _, o := range offers {
 		o.Body = cloneJSON(o.Body)
 		out = append(out, o)
 	}
-	return out, nil
+	return out
 }
 
 // Answers implements Store.
@@ -277,12 +282,7 @@ func (m *Memory) Answers(_ context.Context, account, draftID string) ([]Offer, [
 	if _, err := m.draft(account, draftID); err != nil {
 		return nil, nil, err
 	}
-	var offers []Offer
-	for _, o := range m.offers[draftID] {
-		o.Body = cloneJSON(o.Body)
-		offers = append(offers, o)
-	}
-	return offers, sortedAsks(m.asks[draftID]), nil
+	return cloneOffers(m.offers[draftID]), sortedAsks(m.asks[draftID]), nil
 }
 
 // sortedAsks is a copy of asks in the order they were asked.
