@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/csv"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -805,23 +804,7 @@ func TestExportCapped(t *testing.T) {
 	t.Parallel()
 	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
 	b := srv.SignedIn(t, sandbox.KeyASecretTest)
-	ctx := context.Background()
-	template, err := srv.Index.Get(ctx, tenantATest, sandbox.FixturePolicyID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := index.RankedMatches + 40
-	rows := make([]index.Row, n)
-	for i := range rows {
-		r := template
-		r.ID, r.InsurerID, r.ExternalID = fmt.Sprintf("tpol_cap%06d", i), fmt.Sprintf("CAP-%06d", i), ""
-		r.FirstName, r.LastName, r.SeenAt = "Zanda", fmt.Sprintf("Ozoliņa%d", i%5), time.Now().Add(time.Hour)
-		rows[i] = r
-	}
-	if err := srv.Index.Upsert(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(600 * time.Millisecond) // the tenant's kept state
+	n := seedZandas(t, srv)
 	job, f := exportFile(t, b, url.Values{"q": {"zanda"}}, url.Values{"format": {"csv"}})
 	if got := len(csvRecords(t, f.Body)) - 1; got != index.RankedMatches {
 		t.Errorf("capped export holds %d rows, want %d", got, index.RankedMatches)

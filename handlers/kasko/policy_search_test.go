@@ -402,13 +402,11 @@ func checkEveryKeySeesItsOwnTenant(t *testing.T, srv *webtest.Server) {
 	}
 }
 
-// TestBroadSearchSaysItIsCapped: a text matching more rows than a
-// relevance search ranks says so and how to narrow it, pages end at the
-// cap, and a column sort counts every match.
-func TestBroadSearchSaysItIsCapped(t *testing.T) {
-	t.Parallel()
-	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
-	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+// seedZandas indexes, beside the synced ones, index.RankedMatches + 40
+// policies of holders named Zanda, more than a relevance search ranks,
+// and says how many.
+func seedZandas(t *testing.T, srv *webtest.Server) int {
+	t.Helper()
 	srv.WaitIndexed(t)
 	ctx := context.Background()
 	template, err := srv.Index.Get(ctx, tenantATest, sandbox.FixturePolicyID)
@@ -427,6 +425,17 @@ func TestBroadSearchSaysItIsCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(600 * time.Millisecond) // the tenant's kept state
+	return n
+}
+
+// TestBroadSearchSaysItIsCapped: a text matching more rows than a
+// relevance search ranks says so and how to narrow it, pages end at the
+// cap, and a column sort counts every match.
+func TestBroadSearchSaysItIsCapped(t *testing.T) {
+	t.Parallel()
+	srv := webtest.NewServer(t, webtest.Options{Sandbox: sandbox.Options{Policies: 20}, Index: true, IndexKeys: []string{sandbox.KeyASecretTest}, IndexPoll: time.Hour})
+	b := srv.SignedIn(t, sandbox.KeyASecretTest)
+	n := seedZandas(t, srv)
 	doc := b.Page(t, "/policies?q=zanda&size=100", http.StatusOK).Doc
 	if got := strings.TrimSpace(doc.Find(`[data-testid="range"]`).Text()); !strings.Contains(got, "more than 1000") {
 		t.Errorf("range reads %q", got)
